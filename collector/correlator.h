@@ -1,0 +1,42 @@
+/* correlator: turns observations into normalized events (ARCHITECTURE §4).
+ *
+ * Pure: no I/O, no clock. Time comes from the observations, so the same input always gives the
+ * same events (and the same event ids). Events are handed to the emit callback as jansson
+ * objects, which the callback owns. */
+#ifndef MCPTRAIL_CORRELATOR_H
+#define MCPTRAIL_CORRELATOR_H
+
+#include "collector/obs.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef void (*correlator_emit_fn)(void *ctx, json_t *event_take);
+
+struct correlator_config {
+	int64_t request_timeout_ns; /* pending request → no_response (default 5 min) */
+	int64_t task_timeout_ns; /* non-terminal task without news → no_response (default: ttl or 1
+				    h) */
+	unsigned invalid_events_per_stream; /* in-band events per stream before only counting (100)
+					     */
+	size_t max_pending; /* bound on open requests; the oldest become no_response */
+};
+
+struct correlator_stats {
+	uint64_t observations, messages, invalid, gaps, gap_frames;
+	uint64_t events, tool_calls, tasks, sessions;
+	uint64_t unmatched_responses, orphan_progress, duplicate_requests, evicted;
+};
+
+struct correlator;
+
+void correlator_config_defaults(struct correlator_config *cfg);
+struct correlator *correlator_new(const struct correlator_config *cfg, correlator_emit_fn emit,
+				  void *ctx);
+void correlator_observe(struct correlator *c, const struct obs *o);
+/* End of input: everything still open is emitted (requests as no_response, sessions ended). */
+void correlator_finish(struct correlator *c);
+const struct correlator_stats *correlator_stats(const struct correlator *c);
+void correlator_free(struct correlator *c);
+
+#endif

@@ -1,0 +1,116 @@
+/* Shared between correlator.c (the state machine) and correlator_events.c (event builders). */
+#ifndef MCPTRAIL_CORRELATOR_INTERNAL_H
+#define MCPTRAIL_CORRELATOR_INTERNAL_H
+
+#include "collector/correlator.h"
+#include "collector/hashmap.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct session {
+	char *id;
+	int64_t started_ns;
+	uint64_t start_seq;
+	char *protocol_version;	     /* negotiated (from the result), else requested */
+	json_t *client;		     /* clientInfo as self-declared: name, version, title */
+	json_t *client_capabilities; /* summary: roots, sampling{tools}, elicitation modes, tasks,
+					extensions */
+	json_t *server;		     /* serverInfo */
+	json_t *server_capabilities;
+	bool started_event; /* mcp.session start emitted */
+	uint64_t calls, tool_errors, rpc_errors, invalid, gaps_frames, notifications, pings;
+	uint64_t server_requests, unmatched, duplicates;
+};
+
+struct stream {
+	char *id;
+	char *transport;
+	char *server_key; /* tasks are keyed by (server, taskId) */
+	char *identity_subject;
+	char *identity_issuer;
+	char *identity_source;
+	char *host;
+	char *server_command;
+	int64_t started_ns, last_ns;
+	unsigned session_count;
+	struct session *session; /* current */
+	unsigned invalid_events; /* in-band invalid events emitted (rate limit) */
+	uint64_t invalid_suppressed;
+	bool ended;
+};
+
+struct task;
+
+struct call {
+	struct call *older, *newer; /* pending list, oldest first (timeouts) */
+	char *key;		    /* stream \x1f dir \x1f id */
+	size_t key_len;
+	struct stream *stream;
+	int dir; /* direction of the request */
+	char *method;
+	char *tool;   /* tools/call params.name, prompts/get name */
+	char *target; /* resources/read uri */
+	char *rpc_id;
+	bool rpc_id_is_string;
+	int64_t start_ns;
+	uint64_t seq;
+	unsigned attempts;
+	uint64_t progress;
+	char *progress_key; /* registered in c->progress */
+	bool task_augmented;
+	char *task_id; /* tasks/get|result|cancel: params.taskId; tools/call: the created task */
+	char *related_task;
+	char *traceparent;
+	char args_sha256[65];
+	int64_t args_bytes;	/* -1: no arguments */
+	json_t *params_summary; /* cold-path details (sampling, elicitation) */
+};
+
+struct task {
+	char *key; /* server \x1f taskId */
+	char *id;
+	char *status;
+	char *status_message;
+	struct call *call;     /* the tools/call that created it (owned), NULL if unseen */
+	struct stream *stream; /* where it was last touched */
+	char *creator_subject;
+	int64_t created_ns, updated_ns;
+	int64_t ttl_ms; /* -1 unknown/unlimited */
+	uint64_t polls, results, cancels, status_notifications, related_messages;
+	bool emitted; /* its mcp.tool_call is out */
+};
+
+struct correlator {
+	struct correlator_config cfg;
+	correlator_emit_fn emit;
+	void *emit_ctx;
+	struct hashmap *streams;
+	struct hashmap *pending;  /* call key → struct call */
+	struct hashmap *progress; /* stream \x1f token → struct call (borrowed) */
+	struct hashmap *tasks;	  /* server \x1f taskId → struct task */
+	struct call *oldest, *newest;
+	size_t pending_count;
+	int64_t now_ns, last_sweep_ns;
+	struct correlator_stats stats;
+};
+
+/* correlator_events.c */
+json_t *event_new(struct correlator *c, const char *type, int64_t time_ns, const char *id_seed);
+void event_add_session(json_t *ev, const struct stream *s);
+void event_add_identity(json_t *ev, const struct stream *s);
+void event_emit(struct correlator *c, json_t *ev);
+void emit_tool_call(struct correlator *c, struct call *call, const char *outcome, int64_t end_ns,
+		    const struct json_scan *response, struct task *task);
+void emit_task(struct correlator *c, struct task *t, struct stream *s, int64_t time_ns,
+	       uint64_t seq, const char *why);
+void emit_request(struct correlator *c, struct call *call, const char *outcome, int64_t end_ns,
+		  const struct json_scan *response, const char *raw, size_t raw_len);
+void emit_session(struct correlator *c, struct stream *s, const char *state, int64_t time_ns);
+void emit_invalid(struct correlator *c, struct stream *s, const struct obs *o);
+void emit_gap(struct correlator *c, struct stream *s, const struct obs *o);
+
+bool task_status_terminal(const char *status);
+char *span_dup(struct json_span sp);
+
+#endif

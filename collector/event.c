@@ -1,0 +1,50 @@
+#include "collector/event.h"
+
+#include "collector/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+json_t *event_time(int64_t ns)
+{
+	char buf[48];
+	format_rfc3339_ns(ns, buf);
+	return json_string(buf);
+}
+
+json_t *event_base(const char *type, int64_t time_ns, const char *id_seed)
+{
+	struct strbuf b = STRBUF_INIT;
+	strbuf_printf(&b, "%s|%s", type, id_seed);
+	char hex[65];
+	sha256_hex(b.data, b.len, hex);
+	strbuf_free(&b);
+	hex[32] = '\0';
+	json_t *ev = json_object();
+	json_object_set_new(ev, "schema", json_string(EVENT_SCHEMA));
+	json_object_set_new(ev, "event_id", json_string(hex));
+	json_object_set_new(ev, "type", json_string(type));
+	json_object_set_new(ev, "time", event_time(time_ns));
+	return ev;
+}
+
+json_t *event_ingest_error(const char *source, uint64_t line, uint64_t offset, const char *reason,
+			   const void *bytes, size_t len, uint64_t real_len, int64_t time_ns)
+{
+	char seed[512];
+	snprintf(seed, sizeof(seed), "%s|%llu|%llu", source, (unsigned long long)line,
+		 (unsigned long long)offset);
+	json_t *ev = event_base("ingest.error", time_ns, seed);
+	char digest[65];
+	sha256_hex(bytes, len, digest);
+	json_t *err = json_object();
+	json_object_set_new(err, "reason", json_string(reason));
+	json_object_set_new(err, "source", json_string(source));
+	json_object_set_new(err, "line", json_integer((json_int_t)line));
+	json_object_set_new(err, "offset", json_integer((json_int_t)offset));
+	json_object_set_new(err, "bytes", json_integer((json_int_t)real_len));
+	json_object_set_new(err, "sha256", json_string(digest));
+	json_object_set_new(err, "digest_covers_bytes", json_integer((json_int_t)len));
+	json_object_set_new(ev, "error", err);
+	return ev;
+}

@@ -1,0 +1,569 @@
+#include "collector/importer.h"
+
+#include "collector/event.h"
+#include "collector/obs.h"
+#include "collector/util.h"
+#include "parsers/json_scan.h"
+#include "parsers/tap_record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_CHUNK (4u << 20)
+#define BATCH_BYTES (1u << 20)
+#define DIGEST_PREFIX 4096
+
+struct importer {
+	const struct import_options *opt;
+	struct import_stats *stats;
+	struct correlator *correlator;
+	json_scanner *record_scanner;
+	json_scanner *message_scanner;
+	struct strbuf batch;
+	size_t batch_count;
+	struct strbuf decoded; /* b64 frames */
+	bool *sink_failed;
+	int64_t last_time_ns; /* time for events about the input itself */
+
+	/* per input */
+	const char *name;
+	uint64_t line_no, offset;
+	uint64_t file_lines, file_records, file_bad, file_suppressed, file_bytes;
+	bool is_tap;
+	bool format_known;
+};
+
+void import_options_defaults(struct import_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->max_line = 48u << 20;
+	opt->bad_line_events_per_file = 100;
+	correlator_config_defaults(&opt->correlator);
+}
+
+/* ---- events out ---- */
+
+static int append_cb(const char *buffer, size_t size, void *data)
+{
+	return strbuf_append(data, buffer, size) ? 0 : -1;
+}
+
+static void flush_batch(struct importer *imp)
+{
+	if (imp->batch.len == 0)
+		return;
+	for (size_t i = 0; i < imp->opt->nsinks; i++) {
+		if (imp->sink_failed[i])
+			continue;
+		enum sink_result r = SINK_ERROR;
+		for (int attempt = 0; attempt < 5; attempt++) {
+			r = sink_write_batch(imp->opt->sinks[i], imp->batch.data, imp->batch.len,
+					     imp->batch_count);
+			if (r != SINK_RETRY && r != SINK_NOT_CONNECTED)
+				break;
+			struct timespec ts = {0, 100000000L << (attempt < 3 ? attempt : 3)};
+			nanosleep(&ts, NULL);
+		}
+		if (r != SINK_OK && r != SINK_QUEUED) {
+			imp->sink_failed[i] = true;
+			imp->stats->sink_failures++;
+			fprintf(stderr, "mcptrail import: sink %s failed (%s): %s\n",
+				imp->opt->sinks[i]->uri, sink_result_name(r),
+				imp->opt->sinks[i]->last_error);
+		}
+	}
+	strbuf_reset(&imp->batch);
+	imp->batch_count = 0;
+}
+
+static void take_event(void *ctx, json_t *ev)
+{
+	struct importer *imp = ctx;
+	if (imp->opt->observer)
+		imp->opt->observer(imp->opt->observer_ctx, ev);
+	if (json_dump_callback(ev, append_cb, &imp->batch, JSON_COMPACT) == 0 &&
+	    strbuf_append(&imp->batch, "\n", 1)) {
+		imp->batch_count++;
+		imp->stats->events++;
+	}
+	json_decref(ev);
+	if (imp->batch.len >= BATCH_BYTES)
+		flush_batch(imp);
+}
+
+/* ---- bad input ---- */
+
+static void bad_line(struct importer *imp, const char *reason, const char *bytes, size_t len,
+		     uint64_t real_len)
+{
+	imp->stats->bad_lines++;
+	imp->file_bad++;
+	if (imp->file_bad > imp->opt->bad_line_events_per_file) {
+		imp->file_suppressed++;
+		return;
+	}
+	take_event(imp, event_ingest_error(imp->name, imp->line_no, imp->offset, reason, bytes,
+					   len < DIGEST_PREFIX ? len : DIGEST_PREFIX, real_len,
+					   imp->last_time_ns));
+}
+
+/* ---- tap records → observations ---- */
+
+static void observe_start(struct importer *imp, const char *line, size_t len,
+			  const struct tap_record *rec, const char *stream)
+{
+	json_t *root = json_loadb(line, len, 0, NULL);
+	json_t *identity = json_object_get(root, "identity");
+	struct strbuf cmd = STRBUF_INIT;
+	json_t *argv = json_object_get(root, "argv");
+	size_t i;
+	json_t *a;
+	json_array_foreach(argv, i, a)
+	{
+		if (!json_is_string(a))
+			continue;
+		if (cmd.len)
+			strbuf_append(&cmd, " ", 1);
+		strbuf_append_str(&cmd, json_string_value(a));
+	}
+	struct obs o = {
+		.kind = OBS_STREAM_START,
+		.time_ns = rec->ts_ns,
+		.stream = stream,
+		.transport = json_string_value(json_object_get(root, "transport")),
+		.seq = rec->seq,
+		.source_name = imp->name,
+		.source_line = imp->line_no,
+		.identity =
+			{
+				.subject = json_string_value(json_object_get(identity, "subject")),
+				.issuer = json_string_value(json_object_get(identity, "issuer")),
+				.source = json_string_value(json_object_get(identity, "source")),
+			},
+		.host = json_string_value(json_object_get(root, "host")),
+		.server_command = cmd.data,
+	};
+	correlator_observe(imp->correlator, &o);
+	strbuf_free(&cmd);
+	json_decref(root);
+}
+
+static void observe_frame(struct importer *imp, const struct tap_record *rec, const char *stream,
+			  const char *buf_end)
+{
+	struct json_scan scan;
+	struct obs o = {
+		.kind = OBS_MESSAGE,
+		.time_ns = rec->ts_ns,
+		.stream = stream,
+		.dir = rec->dir == 1 ? OBS_S2C : OBS_C2S,
+		.seq = rec->seq,
+		.source_name = imp->name,
+		.source_line = imp->line_no,
+	};
+	const char *frame;
+	size_t frame_len, capacity;
+	if (rec->msg.ptr) {
+		frame = rec->msg.ptr;
+		frame_len = rec->msg.len;
+		capacity = (size_t)(buf_end - frame);
+	} else {
+		strbuf_reset(&imp->decoded);
+		if (!base64_decode_append(&imp->decoded, rec->b64.ptr, rec->b64.len) ||
+		    !strbuf_reserve(&imp->decoded, JSON_SCAN_PADDING)) {
+			o.kind = OBS_INVALID;
+			o.invalid_reason = "frame record with malformed base64";
+			o.invalid_len = rec->len;
+			correlator_observe(imp->correlator, &o);
+			return;
+		}
+		frame = imp->decoded.data;
+		frame_len = imp->decoded.len;
+		capacity = imp->decoded.cap;
+	}
+	imp->stats->frames++;
+	o.raw = frame;
+	o.raw_len = frame_len;
+	if (rec->truncated) {
+		o.kind = OBS_INVALID;
+		o.invalid_reason = "frame longer than the tap's --max-frame (recorded truncated)";
+		o.invalid_len = rec->len;
+		o.truncated = true;
+	} else if (json_scanner_scan(imp->message_scanner, frame, frame_len, capacity, &scan) ==
+		   JSON_MSG_INVALID) {
+		o.kind = OBS_INVALID;
+		o.invalid_reason =
+			rec->partial ? "stream ended inside a frame" : scan.invalid_reason;
+		o.invalid_len = rec->len ? rec->len : frame_len;
+		o.truncated = rec->partial;
+	} else {
+		o.msg = &scan;
+	}
+	correlator_observe(imp->correlator, &o);
+}
+
+static void process_line(struct importer *imp, const char *line, size_t len, const char *buf_end)
+{
+	imp->stats->lines++;
+	imp->file_lines++;
+	size_t trimmed = len;
+	if (trimmed > 0 && line[trimmed - 1] == '\r')
+		trimmed--;
+	bool blank = true;
+	for (size_t i = 0; i < trimmed && blank; i++)
+		blank = line[i] == ' ' || line[i] == '\t';
+	if (blank)
+		return;
+	struct tap_record rec;
+	if (tap_record_parse(imp->record_scanner, line, trimmed, (size_t)(buf_end - line), &rec) ==
+	    TAP_RECORD_INVALID) {
+		bad_line(imp, rec.invalid_reason, line, trimmed, trimmed);
+		return;
+	}
+	imp->stats->records++;
+	imp->file_records++;
+	if (rec.ts_ns > imp->last_time_ns)
+		imp->last_time_ns = rec.ts_ns;
+	char stream_small[128];
+	char *stream_heap = NULL;
+	const char *stream = stream_small;
+	if (rec.stream.len < sizeof(stream_small)) {
+		memcpy(stream_small, rec.stream.ptr, rec.stream.len);
+		stream_small[rec.stream.len] = '\0';
+	} else {
+		stream_heap = malloc(rec.stream.len + 1);
+		if (stream_heap) {
+			memcpy(stream_heap, rec.stream.ptr, rec.stream.len);
+			stream_heap[rec.stream.len] = '\0';
+		}
+		stream = stream_heap ? stream_heap : "unknown";
+	}
+	switch (rec.kind) {
+	case TAP_RECORD_START:
+		observe_start(imp, line, trimmed, &rec, stream);
+		break;
+	case TAP_RECORD_FRAME:
+		observe_frame(imp, &rec, stream, buf_end);
+		break;
+	case TAP_RECORD_GAP: {
+		struct obs o = {.kind = OBS_GAP,
+				.time_ns = rec.ts_ns,
+				.stream = stream,
+				.dir = rec.dir == 1 ? OBS_S2C : OBS_C2S,
+				.seq = rec.seq,
+				.gap_frames = rec.gap_frames,
+				.gap_bytes = rec.gap_bytes,
+				.source_name = imp->name,
+				.source_line = imp->line_no};
+		correlator_observe(imp->correlator, &o);
+		break;
+	}
+	case TAP_RECORD_END: {
+		struct obs o = {.kind = OBS_STREAM_END,
+				.time_ns = rec.ts_ns,
+				.stream = stream,
+				.seq = rec.seq,
+				.has_exit_status = rec.has_exit_status,
+				.exit_status = rec.exit_status,
+				.term_signal = rec.term_signal,
+				.source_name = imp->name,
+				.source_line = imp->line_no};
+		correlator_observe(imp->correlator, &o);
+		break;
+	}
+	case TAP_RECORD_INVALID:
+		break;
+	}
+	free(stream_heap);
+}
+
+/* ---- reading ---- */
+
+struct source {
+	int fd; /* -1: memory */
+	const char *mem;
+	size_t mem_len, mem_off;
+};
+
+static ssize_t source_read(struct source *src, char *dst, size_t cap)
+{
+	if (src->fd < 0) {
+		size_t n = src->mem_len - src->mem_off;
+		if (n > cap)
+			n = cap;
+		memcpy(dst, src->mem + src->mem_off, n);
+		src->mem_off += n;
+		return (ssize_t)n;
+	}
+	for (;;) {
+		ssize_t n = read(src->fd, dst, cap);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n;
+	}
+}
+
+/* Detects the format from the first lines; only tap records exist so far. */
+static void detect(struct importer *imp, const char *data, size_t len)
+{
+	if (imp->format_known)
+		return;
+	const char *fmt = imp->opt->format;
+	if (fmt && strcmp(fmt, "auto") != 0) {
+		imp->is_tap = strcmp(fmt, "tap") == 0;
+		imp->format_known = true;
+		return;
+	}
+	const char *p = data, *end = data + len;
+	for (int lines = 0; p < end && lines < 64; lines++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (tap_record_detect(p, n < 4096 ? n : 4096)) {
+			imp->is_tap = true;
+			break;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	imp->format_known = true;
+}
+
+/* Returns 0, or -1 when the input could not be read at all. */
+static int import_source(struct importer *imp, struct source *src)
+{
+	size_t cap = READ_CHUNK + JSON_SCAN_PADDING;
+	char *buf = malloc(cap);
+	if (!buf)
+		return -1;
+	size_t start = 0, end = 0;
+	bool eof = false, skipping = false, read_error = false;
+	uint64_t skipped = 0;
+	char skip_digest_src[DIGEST_PREFIX];
+	size_t skip_digest_len = 0;
+	imp->line_no = 0;
+	imp->offset = 0;
+	imp->format_known = false;
+	imp->is_tap = false;
+
+	while (!eof || start < end) {
+		/* complete lines first */
+		char *nl = start < end ? memchr(buf + start, '\n', end - start) : NULL;
+		if (nl) {
+			size_t len = (size_t)(nl - (buf + start));
+			imp->line_no++;
+			if (skipping) {
+				skipped += len;
+				imp->stats->oversized_lines++;
+				bad_line(imp, "line longer than --max-line", skip_digest_src,
+					 skip_digest_len, skipped);
+				skipping = false;
+				skipped = 0;
+			} else {
+				detect(imp, buf + start, end - start);
+				if (imp->is_tap)
+					process_line(imp, buf + start, len,
+						     buf + end + JSON_SCAN_PADDING);
+				else
+					bad_line(imp, "not a recognised capture format",
+						 buf + start, len, len);
+			}
+			imp->offset += len + 1;
+			start += len + 1;
+			continue;
+		}
+		if (eof) {
+			/* a last line without a newline: a truncated capture */
+			size_t len = end - start;
+			imp->line_no++;
+			if (skipping) {
+				imp->stats->oversized_lines++;
+				bad_line(imp, "line longer than --max-line", skip_digest_src,
+					 skip_digest_len, skipped + len);
+			} else {
+				detect(imp, buf + start, len);
+				if (imp->is_tap)
+					process_line(imp, buf + start, len,
+						     buf + end + JSON_SCAN_PADDING);
+				else
+					bad_line(imp, "not a recognised capture format",
+						 buf + start, len, len);
+			}
+			imp->offset += len;
+			start = end;
+			break;
+		}
+		/* no newline in what we hold */
+		size_t pending = end - start;
+		if (!skipping && pending >= imp->opt->max_line) {
+			skipping = true;
+			skip_digest_len = pending < DIGEST_PREFIX ? pending : DIGEST_PREFIX;
+			memcpy(skip_digest_src, buf + start, skip_digest_len);
+			skipped = 0;
+		}
+		if (skipping) {
+			skipped += pending;
+			imp->offset += pending;
+			start = end = 0;
+		} else if (start > 0) {
+			memmove(buf, buf + start, pending);
+			end = pending;
+			start = 0;
+		}
+		if (cap - JSON_SCAN_PADDING - end < READ_CHUNK / 4) {
+			size_t want = cap * 2;
+			char *nb = realloc(buf, want);
+			if (!nb) {
+				/* cannot hold this line: treat it as oversized */
+				skipping = true;
+				skip_digest_len = 0;
+				skipped += end - start;
+				start = end = 0;
+			} else {
+				buf = nb;
+				cap = want;
+			}
+		}
+		ssize_t n = source_read(src, buf + end, cap - JSON_SCAN_PADDING - end);
+		if (n < 0) {
+			read_error = true;
+			fprintf(stderr, "mcptrail import: %s: read error: %s\n", imp->name,
+				strerror(errno));
+			eof = true;
+		} else if (n == 0) {
+			eof = true;
+		} else {
+			imp->stats->bytes += (uint64_t)n;
+			imp->file_bytes += (uint64_t)n;
+			end += (size_t)n;
+		}
+		memset(buf + end, 0, JSON_SCAN_PADDING);
+	}
+	free(buf);
+	return read_error && imp->file_lines == 0 ? -1 : 0;
+}
+
+static void file_summary(struct importer *imp, bool readable)
+{
+	char seed[600];
+	snprintf(seed, sizeof(seed), "%s|%llu|%llu", imp->name, (unsigned long long)imp->file_bytes,
+		 (unsigned long long)imp->file_lines);
+	json_t *ev = event_base("ingest.summary", imp->last_time_ns, seed);
+	json_t *o = json_object();
+	json_object_set_new(o, "source", json_string(imp->name));
+	json_object_set_new(o, "format", json_string(imp->is_tap ? "tap" : "unknown"));
+	json_object_set_new(o, "readable", json_boolean(readable));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)imp->file_bytes));
+	json_object_set_new(o, "lines", json_integer((json_int_t)imp->file_lines));
+	json_object_set_new(o, "records", json_integer((json_int_t)imp->file_records));
+	json_object_set_new(o, "bad_lines", json_integer((json_int_t)imp->file_bad));
+	json_object_set_new(o, "bad_line_events_suppressed",
+			    json_integer((json_int_t)imp->file_suppressed));
+	json_object_set_new(ev, "ingest", o);
+	take_event(imp, ev);
+}
+
+static void begin_file(struct importer *imp, const char *name)
+{
+	imp->name = name;
+	imp->file_lines = imp->file_records = imp->file_bad = imp->file_suppressed = 0;
+	imp->file_bytes = 0;
+	imp->stats->files++;
+}
+
+static int importer_init(struct importer *imp, const struct import_options *opt,
+			 struct import_stats *stats)
+{
+	memset(imp, 0, sizeof(*imp));
+	memset(stats, 0, sizeof(*stats));
+	imp->opt = opt;
+	imp->stats = stats;
+	imp->correlator = correlator_new(&opt->correlator, take_event, imp);
+	imp->record_scanner = json_scanner_new();
+	imp->message_scanner = json_scanner_new();
+	imp->sink_failed = calloc(opt->nsinks + 1, sizeof(bool));
+	if (!imp->correlator || !imp->record_scanner || !imp->message_scanner || !imp->sink_failed)
+		return -1;
+	return 0;
+}
+
+static int importer_finish(struct importer *imp)
+{
+	int rc = 0;
+	if (imp->correlator)
+		correlator_finish(imp->correlator);
+	flush_batch(imp);
+	for (size_t i = 0; i < imp->opt->nsinks; i++) {
+		if (!imp->sink_failed[i] && sink_flush(imp->opt->sinks[i]) != SINK_OK) {
+			imp->sink_failed[i] = true;
+			imp->stats->sink_failures++;
+		}
+	}
+	if (imp->stats->sink_failures)
+		rc = 2;
+	else if (imp->stats->records == 0)
+		rc = 1;
+	correlator_free(imp->correlator);
+	json_scanner_free(imp->record_scanner);
+	json_scanner_free(imp->message_scanner);
+	strbuf_free(&imp->batch);
+	strbuf_free(&imp->decoded);
+	free(imp->sink_failed);
+	return rc;
+}
+
+int import_run(const struct import_options *opt, char *const *inputs, size_t ninputs,
+	       struct import_stats *stats)
+{
+	struct importer imp;
+	if (importer_init(&imp, opt, stats) != 0) {
+		importer_finish(&imp);
+		return 2;
+	}
+	for (size_t i = 0; i < ninputs; i++) {
+		const char *name = inputs[i];
+		begin_file(&imp, name);
+		struct source src = {.fd = -1};
+		if (strcmp(name, "-") == 0) {
+			src.fd = STDIN_FILENO;
+			imp.name = "<stdin>";
+		} else {
+			src.fd = open(name, O_RDONLY | O_CLOEXEC);
+		}
+		if (src.fd < 0) {
+			fprintf(stderr, "mcptrail import: %s: %s\n", name, strerror(errno));
+			stats->unreadable_files++;
+			take_event(&imp, event_ingest_error(name, 0, 0, strerror(errno), "", 0, 0,
+							    imp.last_time_ns));
+			file_summary(&imp, false);
+			continue;
+		}
+		int r = import_source(&imp, &src);
+		if (r != 0)
+			stats->unreadable_files++;
+		file_summary(&imp, r == 0);
+		if (src.fd != STDIN_FILENO)
+			close(src.fd);
+	}
+	return importer_finish(&imp);
+}
+
+int import_run_buffer(const struct import_options *opt, const char *name, const char *data,
+		      size_t len, struct import_stats *stats)
+{
+	struct importer imp;
+	if (importer_init(&imp, opt, stats) != 0) {
+		importer_finish(&imp);
+		return 2;
+	}
+	begin_file(&imp, name);
+	struct source src = {.fd = -1, .mem = data, .mem_len = len};
+	import_source(&imp, &src);
+	file_summary(&imp, true);
+	return importer_finish(&imp);
+}

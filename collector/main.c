@@ -1,0 +1,181 @@
+/* mcptrail: the command-line entry point. Subcommands are listed in CONTRACT.md. */
+#include "collector/demo.h"
+#include "collector/importer.h"
+#include "collector/tap_stdio.h"
+#include "collector/util.h"
+#include "sinks/sink.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SINKS 16
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mcptrail COMMAND [ARGS]\n"
+		"\n"
+		"  tap [--out FILE] [--identity ID] -- CMD [ARGS...]   stdio tap around an MCP "
+		"server\n"
+		"  import [--format tap] [-o FILE] [--sink URI]... INPUT...\n"
+		"                                                      captures in, normalized "
+		"events out\n"
+		"  demo [-o FILE]                                      import the bundled capture\n"
+		"  version                                             print the version\n"
+		"\n"
+		"Not in this version yet: tap-http, collect, blast-radius, timeline, verify.\n");
+}
+
+static int import_main(int argc, char **argv)
+{
+	struct import_options opt;
+	import_options_defaults(&opt);
+	const char *sink_uris[MAX_SINKS];
+	size_t nsinks = 0;
+	char **inputs = calloc((size_t)argc + 1, sizeof(char *));
+	size_t ninputs = 0;
+	int rc = 2;
+	struct sink *sinks[MAX_SINKS] = {0};
+	if (!inputs)
+		return 2;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		bool has_value = i + 1 < argc;
+		if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && has_value) {
+			if (nsinks == MAX_SINKS)
+				goto too_many;
+			static char file_uri[MAX_SINKS][4096];
+			snprintf(file_uri[nsinks], sizeof(file_uri[nsinks]), "file:%s", argv[++i]);
+			sink_uris[nsinks] = file_uri[nsinks];
+			nsinks++;
+		} else if (strcmp(a, "--sink") == 0 && has_value) {
+			if (nsinks == MAX_SINKS)
+				goto too_many;
+			sink_uris[nsinks++] = argv[++i];
+		} else if (strcmp(a, "--format") == 0 && has_value) {
+			opt.format = argv[++i];
+			if (strcmp(opt.format, "auto") != 0 && strcmp(opt.format, "tap") != 0) {
+				fprintf(stderr,
+					"mcptrail import: --format: expected auto or tap, got "
+					"'%s'\n",
+					opt.format);
+				goto out;
+			}
+		} else if (strcmp(a, "--encode") == 0 && has_value) {
+			if (strcmp(argv[++i], "json") != 0) {
+				fprintf(stderr,
+					"mcptrail import: --encode: only json is available in this "
+					"version, got '%s'\n",
+					argv[i]);
+				goto out;
+			}
+		} else if (strcmp(a, "--max-line") == 0 && has_value) {
+			if (!parse_size(argv[++i], &opt.max_line) || opt.max_line < 1024) {
+				fprintf(stderr,
+					"mcptrail import: --max-line: expected a size like 48M\n");
+				goto out;
+			}
+		} else if (strcmp(a, "--request-timeout") == 0 && has_value) {
+			char *end;
+			double sec = strtod(argv[++i], &end);
+			if (*end || sec <= 0) {
+				fprintf(stderr, "mcptrail import: --request-timeout: expected "
+						"seconds > 0\n");
+				goto out;
+			}
+			opt.correlator.request_timeout_ns = (int64_t)(sec * 1e9);
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			printf("usage: mcptrail import [--format auto|tap] [-o FILE] [--sink "
+			       "URI]...\n"
+			       "                       [--max-line BYTES] [--request-timeout SEC] "
+			       "INPUT...\n"
+			       "  Reads tap records (INPUT '-' is stdin), correlates them and "
+			       "writes\n"
+			       "  normalized events (JSON lines) to FILE, each sink, or stdout.\n"
+			       "  Sinks: file:PATH or a plain path.\n");
+			rc = 0;
+			goto out;
+		} else if (a[0] == '-' && a[1] != '\0') {
+			fprintf(stderr, "mcptrail import: unknown option '%s'\n", a);
+			goto out;
+		} else {
+			inputs[ninputs++] = argv[i];
+		}
+	}
+	if (ninputs == 0) {
+		fprintf(stderr, "mcptrail import: no INPUT given (use '-' for standard input)\n");
+		goto out;
+	}
+	if (nsinks == 0)
+		sink_uris[nsinks++] = "-";
+	for (size_t i = 0; i < nsinks; i++) {
+		char err[512];
+		sinks[i] = sink_open(sink_uris[i], err, sizeof(err));
+		if (!sinks[i]) {
+			fprintf(stderr, "mcptrail import: --sink %s\n", err);
+			goto out;
+		}
+	}
+	opt.sinks = sinks;
+	opt.nsinks = nsinks;
+	struct import_stats st;
+	rc = import_run(&opt, inputs, ninputs, &st);
+	for (size_t i = 0; i < nsinks; i++) {
+		if (sink_close(sinks[i]) != 0 && rc == 0)
+			rc = 2;
+		sinks[i] = NULL;
+	}
+	fprintf(stderr,
+		"mcptrail import: %llu files, %llu records, %llu frames, %llu events, %llu bad "
+		"lines (%llu oversized)%s\n",
+		(unsigned long long)st.files, (unsigned long long)st.records,
+		(unsigned long long)st.frames, (unsigned long long)st.events,
+		(unsigned long long)st.bad_lines, (unsigned long long)st.oversized_lines,
+		rc == 1	  ? "; nothing could be read"
+		: rc == 2 ? "; a sink failed"
+			  : "");
+	goto out;
+too_many:
+	fprintf(stderr, "mcptrail import: at most %d sinks\n", MAX_SINKS);
+out:
+	for (size_t i = 0; i < MAX_SINKS; i++)
+		if (sinks[i])
+			sink_close(sinks[i]);
+	free(inputs);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "tap") == 0)
+		return tap_stdio_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "import") == 0)
+		return import_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "demo") == 0)
+		return demo_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("mcptrail %s (schema mcptrail/1)\n", MCPTRAIL_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	static const char *const later[] = {"tap-http", "collect", "blast-radius", "timeline",
+					    "verify"};
+	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+		if (strcmp(cmd, later[i]) == 0) {
+			fprintf(stderr, "mcptrail %s: not implemented in this version\n", cmd);
+			return 2;
+		}
+	}
+	fprintf(stderr, "mcptrail: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}
