@@ -354,10 +354,9 @@ void emit_session(struct correlator *c, struct stream *s, const char *state, int
 
 void emit_invalid(struct correlator *c, struct stream *s, const struct obs *o)
 {
+	/* (stream, direction, seq) names the frame; where it sat in a file does not */
 	char seed[256];
-	snprintf(seed, sizeof(seed), "%s|%d|%llu|%s|%llu", s->id, (int)o->dir,
-		 (unsigned long long)o->seq, o->source_name ? o->source_name : "",
-		 (unsigned long long)o->source_line);
+	snprintf(seed, sizeof(seed), "%s|%d|%llu", s->id, (int)o->dir, (unsigned long long)o->seq);
 	json_t *ev = event_new(c, "mcp.invalid_message", o->time_ns, seed);
 	json_t *inv = json_object();
 	json_object_set_new(inv, "reason",

@@ -357,6 +357,13 @@ static int import_source(struct importer *imp, struct source *src)
 		if (nl) {
 			size_t len = (size_t)(nl - (buf + start));
 			imp->line_no++;
+			if (!skipping && len > imp->opt->max_line) {
+				/* the newline came in the same read as the excess */
+				skipping = true;
+				skip_digest_len = DIGEST_PREFIX;
+				memcpy(skip_digest_src, buf + start, skip_digest_len);
+				skipped = 0;
+			}
 			if (skipping) {
 				skipped += len;
 				imp->stats->oversized_lines++;
@@ -415,7 +422,8 @@ static int import_source(struct importer *imp, struct source *src)
 			end = pending;
 			start = 0;
 		}
-		if (cap - JSON_SCAN_PADDING - end < READ_CHUNK / 4) {
+		if (cap - JSON_SCAN_PADDING - end < READ_CHUNK / 4 &&
+		    cap < imp->opt->max_line + 2 * READ_CHUNK) {
 			size_t want = cap * 2;
 			char *nb = realloc(buf, want);
 			if (!nb) {
@@ -429,7 +437,8 @@ static int import_source(struct importer *imp, struct source *src)
 				cap = want;
 			}
 		}
-		ssize_t n = source_read(src, buf + end, cap - JSON_SCAN_PADDING - end);
+		size_t room = cap - JSON_SCAN_PADDING - end;
+		ssize_t n = source_read(src, buf + end, room < READ_CHUNK ? room : READ_CHUNK);
 		if (n < 0) {
 			read_error = true;
 			fprintf(stderr, "mcptrail import: %s: read error: %s\n", imp->name,

@@ -325,5 +325,14 @@ int tap_stdio_main(int argc, char **argv)
 		framer_free(&s2c.framer);
 	}
 	fflush(stdout);
+	if (term_signal) {
+		/* die the way the server died, so our parent sees the same status */
+		signal(term_signal, SIG_DFL);
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, term_signal);
+		pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+		raise(term_signal);
+	}
 	_exit(exit_code);
 }

@@ -125,6 +125,11 @@ error_code walk(ondemand::value v)
 	error_code err = v.type().get(type);
 	if (err)
 		return err;
+	// simdjson 3.0's On-Demand does not enforce max_depth while iterating; the walk does, so
+	// hostile nesting can neither exhaust the stack nor pass as valid.
+	if ((type == ondemand::json_type::object || type == ondemand::json_type::array) &&
+	    v.current_depth() > JSON_SCAN_MAX_DEPTH)
+		return DEPTH_ERROR;
 	switch (type) {
 	case ondemand::json_type::object: {
 		ondemand::object o;
@@ -522,9 +527,22 @@ extern "C" enum json_msg_kind json_scanner_scan(json_scanner *s, const char *buf
 		return invalid(out, reason_for(err));
 	}
 	if (type == ondemand::json_type::array) {
+		/* validate first: a deeply nested or broken array is that, not a batch */
+		ondemand::array a;
+		if (!(err = doc.get_array().get(a))) {
+			for (auto element : a) {
+				ondemand::value v;
+				if ((err = std::move(element).get(v)) || (err = walk(v)))
+					break;
+			}
+		}
+		if (!err && !at_end(doc))
+			err = TRAILING_CONTENT;
 		shrink(s);
-		return invalid(out,
-			       "JSON-RPC batch (array); batching does not exist since 2025-06-18");
+		return invalid(
+			out,
+			err ? reason_for(err)
+			    : "JSON-RPC batch (array); batching does not exist since 2025-06-18");
 	}
 	if (type != ondemand::json_type::object) {
 		shrink(s);
