@@ -360,6 +360,14 @@ static void task_set_status(struct correlator *c, struct task *t, struct stream 
 {
 	if (!status.ptr)
 		return;
+	/* Only the protocol's statuses drive the lifecycle; anything else is counted, not
+	 * believed. */
+	if (!span_is(status, "working") && !span_is(status, "input_required") &&
+	    !span_is(status, "completed") && !span_is(status, "failed") &&
+	    !span_is(status, "cancelled")) {
+		c->stats.unknown_task_status++;
+		return;
+	}
 	t->updated_ns = time_ns;
 	t->stream = s;
 	if (message.ptr) {
@@ -505,6 +513,11 @@ static void on_initialize_response(struct correlator *c, struct stream *s, const
 	struct session *ss = session_of(s, o->time_ns, o->seq);
 	if (!ss)
 		return;
+	if (ss->started_event) {
+		/* an answer to an earlier, overtaken initialize: the session already started */
+		ss->duplicates++;
+		return;
+	}
 	if (o->msg->kind == JSON_MSG_RESULT) {
 		json_t *root = parse_raw(o);
 		json_t *result = json_object_get(root, "result");
@@ -988,7 +1001,11 @@ void correlator_observe(struct correlator *c, const struct obs *o)
 	switch (o->kind) {
 	case OBS_STREAM_START:
 		free(s->transport);
-		s->transport = strdup(o->transport ? o->transport : "stdio");
+		/* the schema knows stdio and http; a record that claims anything else is kept
+		 * apart rather than trusted */
+		s->transport = strdup(!o->transport || strcmp(o->transport, "stdio") == 0 ? "stdio"
+				      : strcmp(o->transport, "http") == 0		  ? "http"
+									  : "unknown");
 		free(s->identity_subject);
 		s->identity_subject = str_dup(o->identity.subject);
 		free(s->identity_issuer);

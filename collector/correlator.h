@@ -26,6 +26,7 @@ struct correlator_stats {
 	uint64_t observations, messages, invalid, gaps, gap_frames;
 	uint64_t events, tool_calls, tasks, sessions;
 	uint64_t unmatched_responses, orphan_progress, duplicate_requests, evicted;
+	uint64_t unknown_task_status;
 };
 
 struct correlator;

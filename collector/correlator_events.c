@@ -81,9 +81,13 @@ static json_t *error_object(const struct json_scan *response)
 	json_t *e = json_object();
 	json_object_set_new(e, "code", json_integer((json_int_t)response->error_code));
 	if (response->error_message.ptr) {
+		/* capped, and cut on a character boundary (continuation bytes are 10xxxxxx) */
+		const char *msg = response->error_message.ptr;
 		size_t n = response->error_message.len < 512 ? response->error_message.len : 512;
-		json_object_set_new(e, "message",
-				    json_stringn_nocheck(response->error_message.ptr, n));
+		while (n > 0 && n < response->error_message.len &&
+		       ((unsigned char)msg[n] & 0xC0) == 0x80)
+			n--;
+		json_object_set_new(e, "message", json_stringn(msg, n));
 	}
 	return e;
 }
@@ -230,6 +234,12 @@ static json_t *listed_tools(json_t *result)
 	return out;
 }
 
+static bool is_list_method(const char *m)
+{
+	size_t n = strlen(m);
+	return n > 5 && strcmp(m + n - 5, "/list") == 0;
+}
+
 void emit_request(struct correlator *c, struct call *call, const char *outcome, int64_t end_ns,
 		  const struct json_scan *response, const char *raw, size_t raw_len)
 {
@@ -252,8 +262,7 @@ void emit_request(struct correlator *c, struct call *call, const char *outcome, 
 	/* cold path: the few result details worth keeping */
 	json_t *root = NULL, *result = NULL;
 	if (raw && response && response->kind == JSON_MSG_RESULT &&
-	    (strcmp(type, "mcp.request") != 0 || strcmp(m, "tools/list") == 0 ||
-	     strstr(m, "/list") != NULL)) {
+	    (strcmp(type, "mcp.request") != 0 || is_list_method(m))) {
 		root = json_loadb(raw, raw_len, 0, NULL);
 		result = json_object_get(root, "result");
 	}
@@ -288,16 +297,20 @@ void emit_request(struct correlator *c, struct call *call, const char *outcome, 
 		json_object_set_new(ev, "roots",
 				    json_pack("{s:I, s:o}", "count",
 					      (json_int_t)json_array_size(uris), "uris", uris));
-	} else if (result && strstr(m, "/list")) {
+	} else if (result && is_list_method(m)) {
+		/* the listed array is named after the method: tools/list → tools, ... */
 		json_t *req = json_object_get(ev, "request");
-		const char *keys[] = {"tools", "resources", "prompts", "resourceTemplates",
-				      "tasks"};
-		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-			json_t *arr = json_object_get(result, keys[k]);
-			if (json_is_array(arr))
-				json_object_set_new(req, "items",
-						    json_integer((json_int_t)json_array_size(arr)));
+		const char *key =
+			strcmp(m, "resources/templates/list") == 0 ? "resourceTemplates" : NULL;
+		char noun[64];
+		if (!key) {
+			snprintf(noun, sizeof(noun), "%.*s", (int)(strchr(m, '/') - m), m);
+			key = noun;
 		}
+		json_t *arr = json_object_get(result, key);
+		if (json_is_array(arr))
+			json_object_set_new(req, "items",
+					    json_integer((json_int_t)json_array_size(arr)));
 		if (strcmp(m, "tools/list") == 0)
 			json_object_set_new(ev, "tools", listed_tools(result));
 	}

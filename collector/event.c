@@ -3,6 +3,7 @@
 #include "collector/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 json_t *event_time(int64_t ns)
@@ -10,6 +11,23 @@ json_t *event_time(int64_t ns)
 	char buf[48];
 	format_rfc3339_ns(ns, buf);
 	return json_string(buf);
+}
+
+json_t *event_string_lossy(const char *s)
+{
+	size_t n = strlen(s);
+	if (utf8_valid(s, n))
+		return json_stringn(s, n);
+	/* a file name is bytes; an event is UTF-8 */
+	char *copy = strdup(s);
+	if (!copy)
+		return json_string("?");
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)copy[i] >= 0x80)
+			copy[i] = '?';
+	json_t *v = json_string(copy);
+	free(copy);
+	return v;
 }
 
 json_t *event_base(const char *type, int64_t time_ns, const char *id_seed)
@@ -39,7 +57,7 @@ json_t *event_ingest_error(const char *source, uint64_t line, uint64_t offset, c
 	sha256_hex(bytes, len, digest);
 	json_t *err = json_object();
 	json_object_set_new(err, "reason", json_string(reason));
-	json_object_set_new(err, "source", json_string(source));
+	json_object_set_new(err, "source", event_string_lossy(source));
 	json_object_set_new(err, "line", json_integer((json_int_t)line));
 	json_object_set_new(err, "offset", json_integer((json_int_t)offset));
 	json_object_set_new(err, "bytes", json_integer((json_int_t)real_len));

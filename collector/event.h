@@ -14,6 +14,9 @@ json_t *event_base(const char *type, int64_t time_ns, const char *id_seed);
 /* "2026-11-27T10:00:00.123456789Z" as a new jansson string. */
 json_t *event_time(int64_t ns);
 
+/* A JSON string of s, with bytes that are not valid UTF-8 replaced by '?'. */
+json_t *event_string_lossy(const char *s);
+
 /* An `ingest.error` event: input that could not be read as its format (a bad record line, an
  * unreadable file). Carries a digest of the bad bytes, never the bytes. */
 json_t *event_ingest_error(const char *source, uint64_t line, uint64_t offset, const char *reason,

@@ -86,10 +86,17 @@ static void take_event(void *ctx, json_t *ev)
 	struct importer *imp = ctx;
 	if (imp->opt->observer)
 		imp->opt->observer(imp->opt->observer_ctx, ev);
+	size_t mark = imp->batch.len;
 	if (json_dump_callback(ev, append_cb, &imp->batch, JSON_COMPACT) == 0 &&
 	    strbuf_append(&imp->batch, "\n", 1)) {
 		imp->batch_count++;
 		imp->stats->events++;
+	} else {
+		/* never leave half an event in the output */
+		imp->batch.len = mark;
+		if (imp->batch.data)
+			imp->batch.data[mark] = '\0';
+		imp->stats->unencodable_events++;
 	}
 	json_decref(ev);
 	if (imp->batch.len >= BATCH_BYTES)
@@ -209,8 +216,6 @@ static void observe_frame(struct importer *imp, const struct tap_record *rec, co
 
 static void process_line(struct importer *imp, const char *line, size_t len, const char *buf_end)
 {
-	imp->stats->lines++;
-	imp->file_lines++;
 	size_t trimmed = len;
 	if (trimmed > 0 && line[trimmed - 1] == '\r')
 		trimmed--;
@@ -357,6 +362,8 @@ static int import_source(struct importer *imp, struct source *src)
 		if (nl) {
 			size_t len = (size_t)(nl - (buf + start));
 			imp->line_no++;
+			imp->stats->lines++;
+			imp->file_lines++;
 			if (!skipping && len > imp->opt->max_line) {
 				/* the newline came in the same read as the excess */
 				skipping = true;
@@ -388,6 +395,8 @@ static int import_source(struct importer *imp, struct source *src)
 			/* a last line without a newline: a truncated capture */
 			size_t len = end - start;
 			imp->line_no++;
+			imp->stats->lines++;
+			imp->file_lines++;
 			if (skipping) {
 				imp->stats->oversized_lines++;
 				bad_line(imp, "line longer than --max-line", skip_digest_src,
@@ -464,7 +473,7 @@ static void file_summary(struct importer *imp, bool readable)
 		 (unsigned long long)imp->file_lines);
 	json_t *ev = event_base("ingest.summary", imp->last_time_ns, seed);
 	json_t *o = json_object();
-	json_object_set_new(o, "source", json_string(imp->name));
+	json_object_set_new(o, "source", event_string_lossy(imp->name));
 	json_object_set_new(o, "format", json_string(imp->is_tap ? "tap" : "unknown"));
 	json_object_set_new(o, "readable", json_boolean(readable));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)imp->file_bytes));

@@ -12,7 +12,7 @@
 
 struct import_stats {
 	uint64_t files, unreadable_files, bytes, lines, records, frames, bad_lines, oversized_lines;
-	uint64_t events, sink_failures;
+	uint64_t events, sink_failures, unencodable_events;
 };
 
 /* Sees every event before it is written (borrowed). */

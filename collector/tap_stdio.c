@@ -49,9 +49,9 @@ static void pump_emit(void *ctx, const char *data, size_t len, size_t total, uns
 static void *pump_main(void *arg)
 {
 	struct pump *p = arg;
-	char *buf = malloc(PUMP_BUFFER);
+	static _Thread_local char buf[PUMP_BUFFER]; /* no allocation can stop the traffic */
 	bool out_open = true;
-	while (buf) {
+	for (;;) {
 		ssize_t n = read(p->in_fd, buf, PUMP_BUFFER);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -60,22 +60,23 @@ static void *pump_main(void *arg)
 		}
 		if (n == 0)
 			break;
-		/* forward first: recording must never delay the traffic */
+		/* Record, then forward. Recording is a copy into a bounded queue that never blocks,
+		 * and doing it first keeps the record causal: a response can never be sequenced
+		 * before the request that caused it. */
+		framer_feed(&p->framer, buf, (size_t)n, pump_emit, p);
 		size_t off = 0;
 		while (out_open && off < (size_t)n) {
 			ssize_t w = write(p->out_fd, buf + off, (size_t)n - off);
 			if (w < 0) {
 				if (errno == EINTR)
 					continue;
-				out_open =
-					false; /* reader went away; keep recording what arrives */
+				/* the reader went away; keep recording what arrives */
+				out_open = false;
 				break;
 			}
 			off += (size_t)w;
 		}
-		framer_feed(&p->framer, buf, (size_t)n, pump_emit, p);
 	}
-	free(buf);
 	framer_finish(&p->framer, pump_emit, p);
 	if (p->close_out_at_eof)
 		close(p->out_fd);

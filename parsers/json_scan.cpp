@@ -836,6 +836,17 @@ extern "C" enum tap_record_kind tap_record_parse(json_scanner *s, const char *li
 
 extern "C" bool tap_record_detect(const char *line, size_t len)
 {
+	// the key, then optional whitespace, a colon, optional whitespace and 1
 	std::string_view v(line, len);
-	return v.find("\"mcptrail_tap\":1") != std::string_view::npos;
+	size_t at = v.find("\"mcptrail_tap\"");
+	if (at == std::string_view::npos)
+		return false;
+	size_t i = at + 14;
+	while (i < v.size() && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	if (i >= v.size() || v[i] != ':')
+		return false;
+	for (i++; i < v.size() && (v[i] == ' ' || v[i] == '\t'); i++)
+		;
+	return i < v.size() && v[i] == '1';
 }
