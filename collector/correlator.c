@@ -728,6 +728,8 @@ static void on_tool_call_response(struct correlator *c, struct stream *s, struct
 			t->emitted = false;
 		}
 		t->call = call;
+		if (m->result_task_ttl >= 0)
+			t->ttl_ms = m->result_task_ttl;
 		if (!t->status || !task_status_terminal(t->status)) {
 			struct json_span st = m->result_task_status;
 			if (!st.ptr)

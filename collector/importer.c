@@ -160,8 +160,7 @@ static void observe_start(struct importer *imp, const char *line, size_t len,
 	json_decref(root);
 }
 
-static void observe_frame(struct importer *imp, const struct tap_record *rec, const char *stream,
-			  const char *buf_end)
+static void observe_frame(struct importer *imp, const struct tap_record *rec, const char *stream)
 {
 	struct json_scan scan;
 	struct obs o = {
@@ -178,7 +177,7 @@ static void observe_frame(struct importer *imp, const struct tap_record *rec, co
 	if (rec->msg.ptr) {
 		frame = rec->msg.ptr;
 		frame_len = rec->msg.len;
-		capacity = (size_t)(buf_end - frame);
+		capacity = rec->msg_capacity;
 	} else {
 		strbuf_reset(&imp->decoded);
 		if (!base64_decode_append(&imp->decoded, rec->b64.ptr, rec->b64.len) ||
@@ -253,7 +252,7 @@ static void process_line(struct importer *imp, const char *line, size_t len, con
 		observe_start(imp, line, trimmed, &rec, stream);
 		break;
 	case TAP_RECORD_FRAME:
-		observe_frame(imp, &rec, stream, buf_end);
+		observe_frame(imp, &rec, stream);
 		break;
 	case TAP_RECORD_GAP: {
 		struct obs o = {.kind = OBS_GAP,

@@ -1,5 +1,6 @@
 #include "collector/util.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -268,17 +269,21 @@ static int b64val(unsigned char c)
 		return c - 'a' + 26;
 	if (c >= '0' && c <= '9')
 		return c - '0' + 52;
-	if (c == '+' || c == '-')
+	if (c == '+')
 		return 62;
-	if (c == '/' || c == '_')
+	if (c == '/')
 		return 63;
 	return -1;
 }
 
 bool base64_decode_append(struct strbuf *b, const char *s, size_t len)
 {
-	while (len > 0 && s[len - 1] == '=')
-		len--;
+	size_t pad = 0;
+	while (pad < len && pad < 3 && s[len - 1 - pad] == '=')
+		pad++;
+	if (pad > 2 || (pad > 0 && len % 4 != 0))
+		return false;
+	len -= pad;
 	if (len % 4 == 1)
 		return false;
 	if (!strbuf_reserve(b, len / 4 * 3 + 3))
@@ -297,6 +302,9 @@ bool base64_decode_append(struct strbuf *b, const char *s, size_t len)
 			*o++ = (unsigned char)(acc >> bits);
 		}
 	}
+	/* the unused low bits of the last character must be zero (canonical encoding) */
+	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+		return false;
 	b->len = (size_t)((char *)o - b->data);
 	b->data[b->len] = '\0';
 	return true;
@@ -304,9 +312,12 @@ bool base64_decode_append(struct strbuf *b, const char *s, size_t len)
 
 bool parse_size(const char *s, size_t *out)
 {
+	if (*s < '0' || *s > '9')
+		return false; /* no sign, no leading space */
 	char *end;
+	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s)
+	if (end == s || errno == ERANGE)
 		return false;
 	unsigned long long mul = 1;
 	if (*end == 'k' || *end == 'K')

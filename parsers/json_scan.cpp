@@ -103,6 +103,54 @@ const char *value_end(const char *p, const char *limit)
 
 error_code walk(ondemand::value v);
 
+// RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool json_number_syntax(std::string_view t)
+{
+	size_t i = 0, n = t.size();
+	if (i < n && t[i] == '-')
+		i++;
+	if (i >= n)
+		return false;
+	if (t[i] == '0') {
+		i++;
+	} else if (t[i] >= '1' && t[i] <= '9') {
+		while (i < n && t[i] >= '0' && t[i] <= '9')
+			i++;
+	} else {
+		return false;
+	}
+	if (i < n && t[i] == '.') {
+		size_t d = ++i;
+		while (i < n && t[i] >= '0' && t[i] <= '9')
+			i++;
+		if (i == d)
+			return false;
+	}
+	if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+		i++;
+		if (i < n && (t[i] == '+' || t[i] == '-'))
+			i++;
+		size_t d = i;
+		while (i < n && t[i] >= '0' && t[i] <= '9')
+			i++;
+		if (i == d)
+			return false;
+	}
+	return i == n;
+}
+
+error_code check_number(ondemand::value v)
+{
+	ondemand::number num;
+	error_code err = v.get_number().get(num);
+	if (err == NUMBER_ERROR || err == NUMBER_OUT_OF_RANGE) {
+		json_span tok = trim_token(v.raw_json_token());
+		if (json_number_syntax(std::string_view(tok.ptr, tok.len)))
+			return SUCCESS;
+	}
+	return err;
+}
+
 error_code walk_object(ondemand::object o)
 {
 	for (auto field_result : o) {
@@ -154,10 +202,8 @@ error_code walk(ondemand::value v)
 		std::string_view s;
 		return v.get_string().get(s);
 	}
-	case ondemand::json_type::number: {
-		ondemand::number n;
-		return v.get_number().get(n);
-	}
+	case ondemand::json_type::number:
+		return check_number(v);
 	case ondemand::json_type::boolean: {
 		bool b;
 		return v.get_bool().get(b);
@@ -194,8 +240,7 @@ error_code read_id(ondemand::value v, json_id *out)
 	case ondemand::json_type::number: {
 		out->kind = JSON_ID_NUMBER;
 		out->text = trim_token(v.raw_json_token());
-		ondemand::number n;
-		return v.get_number().get(n);
+		return check_number(v);
 	}
 	case ondemand::json_type::string:
 		out->kind = JSON_ID_STRING;
@@ -319,6 +364,25 @@ error_code read_params(ondemand::value v, json_scan *out, const char *limit)
 	return SUCCESS;
 }
 
+error_code read_ttl(ondemand::value v, int64_t *out)
+{
+	ondemand::json_type t;
+	error_code err = v.type().get(t);
+	if (err)
+		return err;
+	if (t == ondemand::json_type::null) {
+		*out = -2;
+		return walk(v);
+	}
+	int64_t ms;
+	err = v.get_int64().get(ms);
+	if (err == INCORRECT_TYPE || err == NUMBER_ERROR || err == NUMBER_OUT_OF_RANGE)
+		return walk(v);
+	if (!err && ms >= 0)
+		*out = ms;
+	return err;
+}
+
 error_code read_result_task(ondemand::value v, json_scan *out)
 {
 	ondemand::object o;
@@ -338,6 +402,8 @@ error_code read_result_task(ondemand::value v, json_scan *out)
 			err = read_string(field.value(), &out->result_task_id);
 		else if (key == "status")
 			err = read_string(field.value(), &out->result_task_status);
+		else if (key == "ttl")
+			err = read_ttl(field.value(), &out->result_task_ttl);
 		else
 			err = walk(field.value());
 		if (err)
@@ -444,6 +510,7 @@ void reset(json_scan *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->result_is_error = -1;
+	out->result_task_ttl = -1;
 	out->result_tasks_count = -1;
 }
 
@@ -456,6 +523,10 @@ enum json_msg_kind invalid(json_scan *out, const char *reason)
 
 bool start(json_scanner *s, const char *&buf, size_t len, size_t capacity)
 {
+	// The previous call's spans are dead now: release an oversized copy so one huge frame
+	// does not pin its memory forever.
+	if (s->copy.capacity() > (1u << 20) && len + SIMDJSON_PADDING < (1u << 20))
+		std::string().swap(s->copy);
 	if (capacity < len + SIMDJSON_PADDING) {
 		try {
 			s->copy.assign(buf, len);
@@ -466,14 +537,6 @@ bool start(json_scanner *s, const char *&buf, size_t len, size_t capacity)
 		buf = s->copy.data();
 	}
 	return true;
-}
-
-// Releases an oversized copy buffer so one huge frame does not pin its memory forever.
-void shrink(json_scanner *s)
-{
-	if (s->copy.capacity() > (1u << 20)) {
-		std::string().swap(s->copy);
-	}
 }
 
 // True when nothing but whitespace follows the root value (simdjson 3.0 has no at_end()):
@@ -518,12 +581,10 @@ extern "C" enum json_msg_kind json_scanner_scan(json_scanner *s, const char *buf
 	ondemand::document doc;
 	error_code err = s->parser.iterate(buf, len, len + SIMDJSON_PADDING).get(doc);
 	if (err) {
-		shrink(s);
 		return invalid(out, reason_for(err));
 	}
 	ondemand::json_type type;
 	if ((err = doc.type().get(type))) {
-		shrink(s);
 		return invalid(out, reason_for(err));
 	}
 	if (type == ondemand::json_type::array) {
@@ -538,19 +599,16 @@ extern "C" enum json_msg_kind json_scanner_scan(json_scanner *s, const char *buf
 		}
 		if (!err && !at_end(doc))
 			err = TRAILING_CONTENT;
-		shrink(s);
 		return invalid(
 			out,
 			err ? reason_for(err)
 			    : "JSON-RPC batch (array); batching does not exist since 2025-06-18");
 	}
 	if (type != ondemand::json_type::object) {
-		shrink(s);
 		return invalid(out, "not a JSON object");
 	}
 	ondemand::object o;
 	if ((err = doc.get_object().get(o))) {
-		shrink(s);
 		return invalid(out, reason_for(err));
 	}
 
@@ -587,7 +645,6 @@ extern "C" enum json_msg_kind json_scanner_scan(json_scanner *s, const char *buf
 	}
 	if (!err && !at_end(doc))
 		err = TRAILING_CONTENT;
-	shrink(s);
 	if (err)
 		return invalid(out, reason_for(err));
 	if (out->params.ptr)
@@ -664,7 +721,6 @@ extern "C" const char *json_scanner_validate(json_scanner *s, const char *buf, s
 		if (!err && !at_end(doc))
 			err = TRAILING_CONTENT;
 	}
-	shrink(s);
 	return err ? reason_for(err) : nullptr;
 }
 
@@ -761,13 +817,15 @@ extern "C" enum tap_record_kind tap_record_parse(json_scanner *s, const char *li
 						std::string_view raw;
 						if (!(err = fv.get_object().get(mo)) &&
 						    !(err = mo.raw_json().get(raw)))
-							out->msg = json_span{begin, raw.size()};
+							out->msg = trim_token(std::string_view(
+								begin, raw.size()));
 					} else if (t == ondemand::json_type::array) {
 						ondemand::array ma;
 						std::string_view raw;
 						if (!(err = fv.get_array().get(ma)) &&
 						    !(err = ma.raw_json().get(raw)))
-							out->msg = json_span{begin, raw.size()};
+							out->msg = trim_token(std::string_view(
+								begin, raw.size()));
 					} else {
 						if (!(err = walk(fv)))
 							out->msg = json_span{
@@ -780,8 +838,13 @@ extern "C" enum tap_record_kind tap_record_parse(json_scanner *s, const char *li
 				std::string_view raw;
 				if (!(err = fv.get_string().get(raw)))
 					out->b64 = span_of(raw);
-			} else if (key == "frames" && kind == "gap") {
-				err = read_u64(fv, &out->gap_frames);
+			} else if (key == "frames") {
+				// a count in gap records, an object of counts in end records
+				ondemand::json_type t;
+				if (!(err = fv.type().get(t)))
+					err = t == ondemand::json_type::number
+						      ? read_u64(fv, &out->gap_frames)
+						      : walk(fv);
 			} else if (key == "bytes") {
 				err = read_u64(fv, &out->gap_bytes);
 			} else if (key == "exit_status") {
@@ -798,11 +861,12 @@ extern "C" enum tap_record_kind tap_record_parse(json_scanner *s, const char *li
 	}
 	if (!err && !at_end(doc))
 		err = TRAILING_CONTENT;
-	shrink(s);
 	if (err) {
 		out->invalid_reason = reason_for(err);
 		return TAP_RECORD_INVALID;
 	}
+	if (out->msg.ptr)
+		out->msg_capacity = (size_t)(line + len + SIMDJSON_PADDING - out->msg.ptr);
 	if (!version_ok) {
 		out->invalid_reason = "not a tap record (mcptrail_tap != 1)";
 		return TAP_RECORD_INVALID;

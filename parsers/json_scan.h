@@ -82,7 +82,8 @@ struct json_scan {
 	struct json_span result_task_id_top; /* result.taskId (tasks/get, tasks/cancel) */
 	int result_is_error;		     /* -1 absent, 0 false, 1 true */
 	struct json_span result_action;	     /* elicitation result: accept/decline/cancel */
-	long result_tasks_count;	     /* tasks/list: length of result.tasks, -1 absent */
+	int64_t result_task_ttl; /* result.task.ttl in ms; -1 absent, -2 null (unlimited) */
+	long result_tasks_count; /* tasks/list: length of result.tasks, -1 absent */
 
 	/* error.* */
 	bool has_error_code;

@@ -36,7 +36,8 @@ struct tap_record {
 	int dir; /* 0 c2s, 1 s2c, -1 absent */
 	uint64_t len;
 	bool crlf, truncated, partial;
-	struct json_span msg; /* raw span inside the line */
+	struct json_span msg; /* raw span inside the line (or the scanner's padded copy of it) */
+	size_t msg_capacity;  /* bytes readable from msg.ptr: pass to json_scanner_scan */
 	struct json_span b64; /* raw base64 text */
 	uint64_t gap_frames, gap_bytes;
 	bool has_exit_status;
