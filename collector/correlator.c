@@ -91,6 +91,7 @@ static void session_free(struct session *ss)
 	json_decref(ss->client_capabilities);
 	json_decref(ss->server);
 	json_decref(ss->server_capabilities);
+	json_decref(ss->identity);
 	free(ss);
 }
 
@@ -120,6 +121,11 @@ static struct session *session_of(struct stream *s, int64_t time_ns, uint64_t se
 	return s->session ? s->session : session_open(s, time_ns, seq);
 }
 
+static void decref_value(void *p)
+{
+	json_decref(p);
+}
+
 static void stream_free(void *p)
 {
 	struct stream *s = p;
@@ -128,9 +134,8 @@ static void stream_free(void *p)
 	free(s->id);
 	free(s->transport);
 	free(s->server_key);
-	free(s->identity_subject);
-	free(s->identity_issuer);
-	free(s->identity_source);
+	json_decref(s->identity);
+	hashmap_free(s->elicitations, decref_value);
 	free(s->host);
 	free(s->server_command);
 	session_free(s->session);
@@ -148,7 +153,7 @@ static struct stream *stream_get(struct correlator *c, const struct obs *o)
 		return NULL;
 	s->id = strdup(id);
 	s->transport = strdup(o->transport ? o->transport : "stdio");
-	s->server_key = strdup(id);
+	s->server_key = strdup(o->server_key ? o->server_key : id);
 	s->started_ns = o->time_ns;
 	if (!s->id || !s->transport || !s->server_key ||
 	    !hashmap_put(c->streams, id, strlen(id), s)) {
@@ -174,6 +179,8 @@ static void call_free(struct call *call)
 	free(call->related_task);
 	free(call->traceparent);
 	json_decref(call->params_summary);
+	json_decref(call->identity);
+	json_decref(call->retry_of);
 	free(call);
 }
 
@@ -243,6 +250,8 @@ static void progress_forget(struct correlator *c, struct call *call)
 	}
 }
 
+static void link_elicitation_retry(struct stream *s, struct call *call);
+
 static bool is_tool_call(const struct call *call)
 {
 	return strcmp(call->method, "tools/call") == 0;
@@ -252,6 +261,10 @@ static bool is_tool_call(const struct call *call)
 static void close_call(struct correlator *c, struct call *call, const char *outcome, int64_t end_ns,
 		       const struct json_scan *response, const char *raw, size_t raw_len)
 {
+	/* never answered, and the last word was the authorization server's */
+	if (strcmp(outcome, "no_response") == 0 &&
+	    (call->last_http_status == 401 || call->last_http_status == 403))
+		outcome = "denied";
 	if (is_tool_call(call))
 		emit_tool_call(c, call, outcome, end_ns, response, NULL);
 	else
@@ -271,7 +284,8 @@ static void task_free(void *p)
 	free(t->id);
 	free(t->status);
 	free(t->status_message);
-	free(t->creator_subject);
+	free(t->creator_key);
+	json_decref(t->creator);
 	call_free(t->call);
 	free(t);
 }
@@ -297,7 +311,10 @@ static struct task *task_get(struct correlator *c, struct stream *s, const char 
 	t->key = key;
 	t->id = strdup(task_id);
 	t->stream = s;
-	t->creator_subject = str_dup(s->identity_subject);
+	char ckey[512];
+	identity_key(c->cur_identity, ckey, sizeof(ckey));
+	t->creator_key = strdup(ckey);
+	t->creator = json_incref(c->cur_identity);
 	t->created_ns = t->updated_ns = time_ns;
 	t->ttl_ms = -1;
 	if (!t->id || !hashmap_put(c->tasks, key, n - 1, t)) {
@@ -333,24 +350,53 @@ static void task_emit_call(struct correlator *c, struct task *t, const char *out
 static void task_check_identity(struct correlator *c, struct task *t, struct stream *s,
 				int64_t time_ns, uint64_t seq, const char *action)
 {
-	if (!t->creator_subject || !s->identity_subject ||
-	    strcmp(t->creator_subject, s->identity_subject) == 0)
+	char key[512];
+	identity_key(c->cur_identity, key, sizeof(key));
+	if (!t->creator_key || !c->cur_identity || strcmp(t->creator_key, key) == 0)
 		return;
 	char seed[128];
 	snprintf(seed, sizeof(seed), "finding|task_identity|%s|%llu", s->id,
 		 (unsigned long long)seq);
-	json_t *ev = event_new(c, "finding", time_ns, seed);
+	json_t *ev = correlator_event(c, "finding", time_ns, seed);
 	json_t *f =
 		json_pack("{s:s, s:s, s:s}", "kind", "task_cross_identity", "severity", "high",
 			  "summary", "a task was touched by a different identity than its creator");
 	json_object_set_new(f, "action", json_string(action));
-	json_object_set_new(f, "creator_subject", json_string(t->creator_subject));
+	json_object_set_new(f, "creator", t->creator ? json_incref(t->creator) : json_null());
 	json_object_set_new(ev, "finding", f);
 	json_object_set_new(
 		ev, "task",
 		json_pack("{s:s, s:s}", "id", t->id, "status", t->status ? t->status : "unknown"));
 	event_add_session(ev, s);
-	event_add_identity(ev, s);
+	event_add_identity(ev, c->cur_identity);
+	event_emit(c, ev);
+}
+
+/* A finding when a task is still alive after the token that created it expired: the work
+ * outlives the authorization it started under. */
+static void check_token_lifetime(struct correlator *c, struct task *t, struct stream *s,
+				 int64_t time_ns, uint64_t seq)
+{
+	json_t *exp = json_object_get(json_object_get(t->creator, "token"), "exp");
+	if (t->outlived_token || !json_is_integer(exp) ||
+	    time_ns / 1000000000LL <= (int64_t)json_integer_value(exp))
+		return;
+	t->outlived_token = true;
+	char seed[256];
+	snprintf(seed, sizeof(seed), "finding|task_outlived_token|%s", t->key);
+	json_t *ev = correlator_event(c, "finding", time_ns, seed);
+	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:I}", "kind", "task_outlived_token",
+			      "severity", "medium", "summary",
+			      "a task was still running after the token that created it expired",
+			      "action", t->status ? t->status : "unknown", "token_exp",
+			      (json_int_t)json_integer_value(exp));
+	json_object_set_new(f, "creator", json_incref(t->creator));
+	json_object_set_new(ev, "finding", f);
+	json_object_set_new(ev, "task",
+			    json_pack("{s:s, s:s, s:I}", "id", t->id, "status",
+				      t->status ? t->status : "unknown", "seq", (json_int_t)seq));
+	event_add_session(ev, s);
+	event_add_identity(ev, c->cur_identity ? c->cur_identity : t->creator);
 	event_emit(c, ev);
 }
 
@@ -383,6 +429,7 @@ static void task_set_status(struct correlator *c, struct task *t, struct stream 
 	if (!t->status)
 		return;
 	emit_task(c, t, s, time_ns, seq, why);
+	check_token_lifetime(c, t, s, time_ns, seq);
 	if (task_status_terminal(t->status))
 		task_emit_call(c, t, outcome_for_task_status(t->status), time_ns);
 }
@@ -495,6 +542,8 @@ static void on_initialize_request(struct correlator *c, struct stream *s, const 
 	ss = session_of(s, o->time_ns, o->seq);
 	if (!ss)
 		return;
+	if (!ss->identity && c->cur_identity)
+		ss->identity = json_incref(c->cur_identity);
 	json_t *root = parse_raw(o);
 	json_t *params = json_object_get(root, "params");
 	json_t *pv = json_object_get(params, "protocolVersion");
@@ -633,7 +682,8 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 	call->seq = o->seq;
 	call->attempts = 1;
 	call->args_bytes = -1;
-	call->traceparent = span_dup(m->traceparent);
+	call->traceparent = m->traceparent.ptr ? span_dup(m->traceparent) : str_dup(o->traceparent);
+	call->identity = json_incref(c->cur_identity);
 	call->related_task = span_dup(m->related_task_id);
 	if (!call->method || !call->rpc_id) {
 		call_free(call);
@@ -644,6 +694,10 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 		on_initialize_request(c, s, o);
 		ss = s->session;
 	}
+	if (ss && !ss->identity && c->cur_identity)
+		ss->identity = json_incref(c->cur_identity);
+	if (ss && !ss->protocol_version && o->protocol_version)
+		ss->protocol_version = strdup(o->protocol_version); /* stateless: the header */
 	if (o->dir == OBS_S2C && ss)
 		ss->server_requests++;
 	if (span_is(m->method, "ping") && ss)
@@ -659,6 +713,7 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 		}
 		if (ss)
 			ss->calls++;
+		link_elicitation_retry(s, call);
 	}
 	if (m->params_uri.ptr)
 		call->target = span_dup(m->params_uri);
@@ -704,6 +759,45 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 	}
 }
 
+/* A -32042 (URL elicitation required) answer: the client completes the elicitations, then
+ * retries the same tool with the same arguments under a new id. Remember enough to link them. */
+static void remember_url_elicitation(struct stream *s, struct call *call, const struct obs *o)
+{
+	json_t *root = parse_raw(o);
+	json_t *list = json_object_get(json_object_get(json_object_get(root, "error"), "data"),
+				       "elicitations");
+	json_t *ids = json_array();
+	size_t i;
+	json_t *el;
+	json_array_foreach(list, i, el)
+	{
+		json_t *id = json_object_get(el, "elicitationId");
+		if (json_is_string(id) && json_array_size(ids) < 16)
+			json_array_append_new(ids, json_string(json_string_value(id)));
+	}
+	json_decref(root);
+	if (!s->elicitations)
+		s->elicitations = hashmap_new();
+	char key[256];
+	snprintf(key, sizeof(key), "%s|%s", call->tool ? call->tool : "", call->args_sha256);
+	json_t *link = json_pack("{s:s, s:o}", "rpc_id", call->rpc_id, "elicitation_ids", ids);
+	if (!s->elicitations || !link || hashmap_count(s->elicitations) > 1024) {
+		json_decref(link);
+		return;
+	}
+	json_decref(hashmap_remove(s->elicitations, key, strlen(key)));
+	hashmap_put(s->elicitations, key, strlen(key), link);
+}
+
+static void link_elicitation_retry(struct stream *s, struct call *call)
+{
+	if (!s->elicitations || !call->tool)
+		return;
+	char key[256];
+	snprintf(key, sizeof(key), "%s|%s", call->tool, call->args_sha256);
+	call->retry_of = hashmap_remove(s->elicitations, key, strlen(key));
+}
+
 static void on_tool_call_response(struct correlator *c, struct stream *s, struct call *call,
 				  const struct obs *o)
 {
@@ -747,6 +841,8 @@ static void on_tool_call_response(struct correlator *c, struct stream *s, struct
 		outcome = "rpc_error";
 		if (ss)
 			ss->rpc_errors++;
+		if (m->error_code == -32042)
+			remember_url_elicitation(s, call, o);
 	} else if (m->result_is_error == 1) {
 		outcome = "tool_error";
 		if (ss)
@@ -990,6 +1086,132 @@ static void end_stream(struct correlator *c, struct stream *s, int64_t time_ns)
 
 /* ---- entry points ---- */
 
+/* `Bearer realm="x", error="insufficient_scope", scope="a b", resource_metadata="https://..."`
+ * (RFC 6750 §3, RFC 9728) as {scheme, params..., scope: [...]}; unknown params are kept, values
+ * are capped, and a malformed header yields what could be read. */
+static json_t *www_authenticate_json(const char *h)
+{
+	json_t *o = json_object();
+	if (!h)
+		return o;
+	size_t n = strcspn(h, " ");
+	json_object_set_new(o, "scheme", json_stringn(h, n < 32 ? n : 32));
+	const char *p = h + n;
+	for (int params = 0; *p && params < 16; params++) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *eq = strchr(p, '=');
+		if (!eq)
+			break;
+		char name[64];
+		size_t nl = (size_t)(eq - p);
+		snprintf(name, sizeof(name), "%.*s", (int)(nl < 63 ? nl : 63), p);
+		p = eq + 1;
+		struct strbuf v = STRBUF_INIT;
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				if (v.len < 2048)
+					strbuf_append(&v, p, 1);
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			size_t vl = strcspn(p, ", ");
+			strbuf_append(&v, p, vl < 2048 ? vl : 2048);
+			p += vl;
+		}
+		json_t *val;
+		if (strcmp(name, "scope") == 0) {
+			val = json_array();
+			char *save = NULL;
+			for (char *tok = v.data ? strtok_r(v.data, " ", &save) : NULL; tok;
+			     tok = strtok_r(NULL, " ", &save))
+				json_array_append_new(val, json_string(tok));
+		} else {
+			val = json_stringn(v.data ? v.data : "", v.len);
+		}
+		if (val && utf8_valid(name, strlen(name)))
+			json_object_set_new(o, name, val);
+		else
+			json_decref(val);
+		strbuf_free(&v);
+	}
+	return o;
+}
+
+/* An HTTP exchange that ended without a JSON-RPC answer: an authorization challenge (401, or a
+ * 403 step-up), a refusal by the tap, or an upstream failure. The call it carried stays open: the
+ * client may retry it with the same id. */
+static void on_http_status(struct correlator *c, struct stream *s, const struct obs *o)
+{
+	struct call *call = NULL;
+	if (o->http_rpc_id.kind == JSON_ID_STRING || o->http_rpc_id.kind == JSON_ID_NUMBER) {
+		size_t key_len;
+		char *key = alloc_key(s->id, OBS_C2S, &o->http_rpc_id, &key_len);
+		call = key ? hashmap_get(c->pending, key, key_len) : NULL;
+		free(key);
+	}
+	if (call) {
+		call->last_http_status = o->http_status;
+		if (o->http_status == 401 || o->http_status == 403)
+			call->auth_challenges++;
+	}
+	char seed[256];
+	snprintf(seed, sizeof(seed), "%s|%llu|%d", s->id, (unsigned long long)o->seq,
+		 o->http_status);
+	bool auth = o->http_status == 401 || o->http_status == 403;
+	json_t *ev = correlator_event(c, auth ? "mcp.auth" : "mcp.http_error", o->time_ns, seed);
+	json_t *h = json_object();
+	json_object_set_new(h, "status", json_integer(o->http_status));
+	json_object_set_new(h, "method", json_string(o->http_method ? o->http_method : "?"));
+	json_object_set_new(h, "outcome",
+			    json_string(o->http_outcome ? o->http_outcome : "complete"));
+	if (o->http_error)
+		json_object_set_new(h, "error", json_string(o->http_error));
+	if (call) {
+		json_object_set_new(h, "rpc_method", json_string(call->method));
+		json_object_set_new(h, "rpc_id", json_string(call->rpc_id));
+		if (call->tool)
+			json_object_set_new(h, "tool", json_string(call->tool));
+	}
+	if (auth) {
+		json_object_set_new(
+			h, "kind",
+			json_string(o->http_status == 401 ? "challenge" : "insufficient_scope"));
+		json_object_set_new(h, "challenge", www_authenticate_json(o->www_authenticate));
+		json_object_set_new(ev, "auth", h);
+	} else {
+		json_object_set_new(ev, "http", h);
+	}
+	session_of(s, o->time_ns, o->seq);
+	event_add_session(ev, s);
+	event_add_identity(ev, c->cur_identity);
+	event_emit(c, ev);
+}
+
+/* The identity of a stdio stream: whoever ran the tap, vouched for by its host. */
+static json_t *stdio_identity(const struct obs *o)
+{
+	char issuer[300];
+	const char *iss = o->identity.issuer;
+	if (!iss && o->identity.source && strcmp(o->identity.source, "os_user") == 0) {
+		snprintf(issuer, sizeof(issuer), "host:%s", o->host ? o->host : "unknown");
+		iss = issuer;
+	}
+	json_t *id = json_object();
+	json_object_set_new(id, "subject", json_string(o->identity.subject));
+	json_object_set_new(id, "issuer", iss ? json_string(iss) : json_null());
+	json_object_set_new(id, "client_id", json_null());
+	json_object_set_new(id, "scopes", json_array());
+	json_object_set_new(id, "actors", json_array());
+	json_object_set_new(id, "source",
+			    json_string(o->identity.source ? o->identity.source : "unknown"));
+	json_object_set_new(id, "verified", json_false());
+	return id;
+}
+
 void correlator_observe(struct correlator *c, const struct obs *o)
 {
 	c->stats.observations++;
@@ -998,6 +1220,7 @@ void correlator_observe(struct correlator *c, const struct obs *o)
 	struct stream *s = stream_get(c, o);
 	if (!s)
 		return;
+	c->cur_identity = o->principal ? o->principal : s->identity;
 	if (o->time_ns > s->last_ns)
 		s->last_ns = o->time_ns;
 	switch (o->kind) {
@@ -1008,14 +1231,16 @@ void correlator_observe(struct correlator *c, const struct obs *o)
 		s->transport = strdup(!o->transport || strcmp(o->transport, "stdio") == 0 ? "stdio"
 				      : strcmp(o->transport, "http") == 0		  ? "http"
 									  : "unknown");
-		free(s->identity_subject);
-		s->identity_subject = str_dup(o->identity.subject);
-		free(s->identity_issuer);
-		s->identity_issuer = str_dup(o->identity.issuer);
-		free(s->identity_source);
-		s->identity_source = str_dup(o->identity.source);
 		free(s->host);
 		s->host = str_dup(o->host);
+		json_decref(s->identity);
+		s->identity = o->principal	    ? json_incref(o->principal)
+			      : o->identity.subject ? stdio_identity(o)
+						    : NULL;
+		if (o->server_key) {
+			free(s->server_key);
+			s->server_key = strdup(o->server_key);
+		}
 		free(s->server_command);
 		s->server_command = str_dup(o->server_command);
 		s->started_ns = o->time_ns;
@@ -1062,7 +1287,11 @@ void correlator_observe(struct correlator *c, const struct obs *o)
 	case OBS_STREAM_END:
 		end_stream(c, s, o->time_ns);
 		break;
+	case OBS_HTTP_STATUS:
+		on_http_status(c, s, o);
+		break;
 	}
+	c->cur_identity = NULL; /* timeouts speak with each call's own identity */
 	sweep(c);
 }
 

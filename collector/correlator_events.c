@@ -12,10 +12,11 @@ static const char *direction_name(int dir)
 	return dir == OBS_C2S ? "client_to_server" : "server_to_client";
 }
 
-json_t *event_new(struct correlator *c, const char *type, int64_t time_ns, const char *id_seed)
+json_t *correlator_event(struct correlator *c, const char *type, int64_t time_ns,
+			 const char *id_seed)
 {
 	(void)c;
-	return event_base(type, time_ns, id_seed);
+	return event_envelope(type, time_ns, id_seed);
 }
 
 void event_emit(struct correlator *c, json_t *ev)
@@ -49,26 +50,31 @@ void event_add_session(json_t *ev, const struct stream *s)
 	json_object_set_new(ev, "session", o);
 }
 
-void event_add_identity(json_t *ev, const struct stream *s)
+void event_add_identity(json_t *ev, json_t *identity)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "subject", str_or_null(s->identity_subject));
-	const char *issuer = s->identity_issuer;
-	char host_issuer[300];
-	if (!issuer && s->identity_source && strcmp(s->identity_source, "os_user") == 0 &&
-	    s->host) {
-		/* the host vouches for its OS users */
-		snprintf(host_issuer, sizeof(host_issuer), "host:%s", s->host);
-		issuer = host_issuer;
+	if (identity) {
+		/* shared, not copied: identities are immutable once built */
+		json_object_set(ev, "identity", identity);
+		return;
 	}
-	json_object_set_new(o, "issuer", str_or_null(issuer));
-	json_object_set_new(o, "client_id", json_null());
-	json_object_set_new(o, "scopes", json_array());
-	json_object_set_new(o, "actors", json_array());
-	json_object_set_new(o, "source",
-			    str_or_null(s->identity_source ? s->identity_source : "unknown"));
-	json_object_set_new(o, "verified", json_false());
-	json_object_set_new(ev, "identity", o);
+	json_object_set_new(ev, "identity",
+			    json_pack("{s:n, s:n, s:n, s:[], s:[], s:s, s:b}", "subject", "issuer",
+				      "client_id", "scopes", "actors", "source", "anonymous",
+				      "verified", 0));
+}
+
+void identity_key(json_t *identity, char *out, size_t outlen)
+{
+	const char *sub = json_string_value(json_object_get(identity, "subject"));
+	const char *iss = json_string_value(json_object_get(identity, "issuer"));
+	if (!sub && !iss) {
+		/* an opaque token: its fingerprint is the only name it has */
+		const char *fp = json_string_value(
+			json_object_get(json_object_get(identity, "token"), "fingerprint"));
+		snprintf(out, outlen, "%s", fp ? fp : "");
+		return;
+	}
+	snprintf(out, outlen, "%s|%s", sub ? sub : "", iss ? iss : "");
 }
 
 static json_t *latency(int64_t start_ns, int64_t end_ns)
@@ -98,7 +104,7 @@ void emit_tool_call(struct correlator *c, struct call *call, const char *outcome
 	char seed[256];
 	snprintf(seed, sizeof(seed), "%s|%llu|%s", call->stream->id, (unsigned long long)call->seq,
 		 call->rpc_id);
-	json_t *ev = event_new(c, "mcp.tool_call", call->start_ns, seed);
+	json_t *ev = correlator_event(c, "mcp.tool_call", call->start_ns, seed);
 	json_t *o = json_object();
 	json_object_set_new(o, "tool", str_or_null(call->tool));
 	json_object_set_new(o, "rpc_id", json_string(call->rpc_id));
@@ -125,9 +131,15 @@ void emit_tool_call(struct correlator *c, struct call *call, const char *outcome
 		json_object_set_new(o, "error", error_object(response));
 	if (call->traceparent)
 		json_object_set_new(o, "traceparent", json_string(call->traceparent));
+	if (call->auth_challenges)
+		json_object_set_new(o, "auth_challenges", json_integer(call->auth_challenges));
+	if (call->last_http_status)
+		json_object_set_new(o, "http_status", json_integer(call->last_http_status));
+	if (call->retry_of)
+		json_object_set(o, "retry_of", call->retry_of);
 	json_object_set_new(ev, "call", o);
 	event_add_session(ev, call->stream);
-	event_add_identity(ev, call->stream);
+	event_add_identity(ev, call->identity);
 	if (task) {
 		json_t *t = json_object();
 		json_object_set_new(t, "id", json_string(task->id));
@@ -153,7 +165,7 @@ void emit_task(struct correlator *c, struct task *t, struct stream *s, int64_t t
 {
 	char seed[512];
 	snprintf(seed, sizeof(seed), "%s|%s|%llu", t->key, t->status, (unsigned long long)seq);
-	json_t *ev = event_new(c, "mcp.task", time_ns, seed);
+	json_t *ev = correlator_event(c, "mcp.task", time_ns, seed);
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(t->id));
 	json_object_set_new(o, "status", json_string(t->status));
@@ -167,7 +179,7 @@ void emit_task(struct correlator *c, struct task *t, struct stream *s, int64_t t
 		json_object_set_new(o, "status_message", json_string(t->status_message));
 	json_object_set_new(ev, "task", o);
 	event_add_session(ev, s);
-	event_add_identity(ev, s);
+	event_add_identity(ev, c->cur_identity ? c->cur_identity : t->creator);
 	event_emit(c, ev);
 }
 
@@ -256,7 +268,7 @@ void emit_request(struct correlator *c, struct call *call, const char *outcome, 
 	char seed[256];
 	snprintf(seed, sizeof(seed), "%s|%d|%llu|%s", call->stream->id, call->dir,
 		 (unsigned long long)call->seq, call->rpc_id);
-	json_t *ev = event_new(c, type, call->start_ns, seed);
+	json_t *ev = correlator_event(c, type, call->start_ns, seed);
 	json_object_set_new(ev, "request", request_object(call, outcome, end_ns, response));
 
 	/* cold path: the few result details worth keeping */
@@ -316,7 +328,7 @@ void emit_request(struct correlator *c, struct call *call, const char *outcome, 
 	}
 	json_decref(root);
 	event_add_session(ev, call->stream);
-	event_add_identity(ev, call->stream);
+	event_add_identity(ev, call->identity);
 	event_emit(c, ev);
 }
 
@@ -325,7 +337,7 @@ void emit_session(struct correlator *c, struct stream *s, const char *state, int
 	struct session *ss = s->session;
 	char seed[256];
 	snprintf(seed, sizeof(seed), "%s|%s", ss && ss->id ? ss->id : s->id, state);
-	json_t *ev = event_new(c, "mcp.session", time_ns, seed);
+	json_t *ev = correlator_event(c, "mcp.session", time_ns, seed);
 	event_add_session(ev, s);
 	json_t *o = json_object_get(ev, "session");
 	json_object_set_new(o, "state", json_string(state));
@@ -360,7 +372,7 @@ void emit_session(struct correlator *c, struct stream *s, const char *state, int
 				    json_integer((json_int_t)ss->duplicates));
 		json_object_set_new(o, "counters", k);
 	}
-	event_add_identity(ev, s);
+	event_add_identity(ev, ss && ss->identity ? ss->identity : s->identity);
 	c->stats.sessions += strcmp(state, "start") == 0;
 	event_emit(c, ev);
 }
@@ -370,7 +382,7 @@ void emit_invalid(struct correlator *c, struct stream *s, const struct obs *o)
 	/* (stream, direction, seq) names the frame; where it sat in a file does not */
 	char seed[256];
 	snprintf(seed, sizeof(seed), "%s|%d|%llu", s->id, (int)o->dir, (unsigned long long)o->seq);
-	json_t *ev = event_new(c, "mcp.invalid_message", o->time_ns, seed);
+	json_t *ev = correlator_event(c, "mcp.invalid_message", o->time_ns, seed);
 	json_t *inv = json_object();
 	json_object_set_new(inv, "reason",
 			    json_string(o->invalid_reason ? o->invalid_reason : "invalid"));
@@ -389,7 +401,7 @@ void emit_invalid(struct correlator *c, struct stream *s, const struct obs *o)
 					      (json_int_t)o->source_line));
 	json_object_set_new(ev, "invalid", inv);
 	event_add_session(ev, s);
-	event_add_identity(ev, s);
+	event_add_identity(ev, c->cur_identity ? c->cur_identity : s->identity);
 	event_emit(c, ev);
 }
 
@@ -397,12 +409,12 @@ void emit_gap(struct correlator *c, struct stream *s, const struct obs *o)
 {
 	char seed[256];
 	snprintf(seed, sizeof(seed), "%s|%llu", s->id, (unsigned long long)o->seq);
-	json_t *ev = event_new(c, "capture.gap", o->time_ns, seed);
+	json_t *ev = correlator_event(c, "capture.gap", o->time_ns, seed);
 	json_object_set_new(ev, "gap",
 			    json_pack("{s:I, s:I, s:s}", "frames", (json_int_t)o->gap_frames,
 				      "bytes", (json_int_t)o->gap_bytes, "direction",
 				      direction_name((int)o->dir)));
 	event_add_session(ev, s);
-	event_add_identity(ev, s);
+	event_add_identity(ev, c->cur_identity ? c->cur_identity : s->identity);
 	event_emit(c, ev);
 }

@@ -18,6 +18,7 @@ struct session {
 					extensions */
 	json_t *server;		     /* serverInfo */
 	json_t *server_capabilities;
+	json_t *identity;   /* of the message that opened it (a reference) */
 	bool started_event; /* mcp.session start emitted */
 	uint64_t calls, tool_errors, rpc_errors, invalid, gaps_frames, notifications, pings;
 	uint64_t server_requests, unmatched, duplicates;
@@ -27,15 +28,14 @@ struct stream {
 	char *id;
 	char *transport;
 	char *server_key; /* tasks are keyed by (server, taskId) */
-	char *identity_subject;
-	char *identity_issuer;
-	char *identity_source;
+	json_t *identity; /* stdio: who ran the tap; NULL for http (each message has its own) */
 	char *host;
 	char *server_command;
 	int64_t started_ns, last_ns;
 	unsigned session_count;
-	struct session *session; /* current */
-	unsigned invalid_events; /* in-band invalid events emitted (rate limit) */
+	struct session *session;      /* current */
+	struct hashmap *elicitations; /* elicitationId → -32042 link (json), NULL until needed */
+	unsigned invalid_events;      /* in-band invalid events emitted (rate limit) */
 	uint64_t invalid_suppressed;
 	bool ended;
 };
@@ -63,8 +63,12 @@ struct call {
 	char *related_task;
 	char *traceparent;
 	char args_sha256[65];
-	int64_t args_bytes;	/* -1: no arguments */
-	json_t *params_summary; /* cold-path details (sampling, elicitation) */
+	int64_t args_bytes;	  /* -1: no arguments */
+	json_t *params_summary;	  /* cold-path details (sampling, elicitation) */
+	json_t *identity;	  /* of the request (a reference) */
+	unsigned auth_challenges; /* 401/403 answers seen for it */
+	int last_http_status;	  /* of the last HTTP exchange that carried it, 0 if none */
+	json_t *retry_of;	  /* {rpc_id, elicitation_ids} after a -32042 */
 };
 
 struct task {
@@ -74,7 +78,9 @@ struct task {
 	char *status_message;
 	struct call *call;     /* the tools/call that created it (owned), NULL if unseen */
 	struct stream *stream; /* where it was last touched */
-	char *creator_subject;
+	char *creator_key;     /* identity key (subject|issuer) of its creator */
+	json_t *creator;       /* creator identity (a reference) */
+	bool outlived_token;   /* finding emitted */
 	int64_t created_ns, updated_ns;
 	int64_t ttl_ms; /* -1 unknown/unlimited */
 	uint64_t polls, results, cancels, status_notifications, related_messages;
@@ -92,13 +98,17 @@ struct correlator {
 	struct call *oldest, *newest;
 	size_t pending_count;
 	int64_t now_ns, last_sweep_ns;
+	json_t *cur_identity; /* identity of the observation being handled (borrowed) */
 	struct correlator_stats stats;
 };
 
 /* correlator_events.c */
-json_t *event_new(struct correlator *c, const char *type, int64_t time_ns, const char *id_seed);
+json_t *correlator_event(struct correlator *c, const char *type, int64_t time_ns,
+			 const char *id_seed);
 void event_add_session(json_t *ev, const struct stream *s);
-void event_add_identity(json_t *ev, const struct stream *s);
+void event_add_identity(json_t *ev, json_t *identity);
+/* "subject|issuer" of an identity object, for comparisons; "" when anonymous. */
+void identity_key(json_t *identity, char *out, size_t outlen);
 void event_emit(struct correlator *c, json_t *ev);
 void emit_tool_call(struct correlator *c, struct call *call, const char *outcome, int64_t end_ns,
 		    const struct json_scan *response, struct task *task);

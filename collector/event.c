@@ -30,7 +30,7 @@ json_t *event_string_lossy(const char *s)
 	return v;
 }
 
-json_t *event_base(const char *type, int64_t time_ns, const char *id_seed)
+json_t *event_envelope(const char *type, int64_t time_ns, const char *id_seed)
 {
 	struct strbuf b = STRBUF_INIT;
 	strbuf_printf(&b, "%s|%s", type, id_seed);
@@ -52,7 +52,7 @@ json_t *event_ingest_error(const char *source, uint64_t line, uint64_t offset, c
 	char seed[512];
 	snprintf(seed, sizeof(seed), "%s|%llu|%llu", source, (unsigned long long)line,
 		 (unsigned long long)offset);
-	json_t *ev = event_base("ingest.error", time_ns, seed);
+	json_t *ev = event_envelope("ingest.error", time_ns, seed);
 	char digest[65];
 	sha256_hex(bytes, len, digest);
 	json_t *err = json_object();

@@ -9,7 +9,7 @@
 
 /* A new event object with schema, event_id, type and time set. The id is derived from type and
  * id_seed only, so the same input always yields the same id. */
-json_t *event_base(const char *type, int64_t time_ns, const char *id_seed);
+json_t *event_envelope(const char *type, int64_t time_ns, const char *id_seed);
 
 /* "2026-11-27T10:00:00.123456789Z" as a new jansson string. */
 json_t *event_time(int64_t ns);

@@ -1,4 +1,5 @@
 #include "collector/importer.h"
+#include "collector/importer_internal.h"
 
 #include "collector/event.h"
 #include "collector/obs.h"
@@ -17,26 +18,6 @@
 #define READ_CHUNK (4u << 20)
 #define BATCH_BYTES (1u << 20)
 #define DIGEST_PREFIX 4096
-
-struct importer {
-	const struct import_options *opt;
-	struct import_stats *stats;
-	struct correlator *correlator;
-	json_scanner *record_scanner;
-	json_scanner *message_scanner;
-	struct strbuf batch;
-	size_t batch_count;
-	struct strbuf decoded; /* b64 frames */
-	bool *sink_failed;
-	int64_t last_time_ns; /* time for events about the input itself */
-
-	/* per input */
-	const char *name;
-	uint64_t line_no, offset;
-	uint64_t file_lines, file_records, file_bad, file_suppressed, file_bytes;
-	bool is_tap;
-	bool format_known;
-};
 
 void import_options_defaults(struct import_options *opt)
 {
@@ -125,6 +106,12 @@ static void observe_start(struct importer *imp, const char *line, size_t len,
 			  const struct tap_record *rec, const char *stream)
 {
 	json_t *root = json_loadb(line, len, 0, NULL);
+	const char *transport = json_string_value(json_object_get(root, "transport"));
+	if (transport && strcmp(transport, "http") == 0) {
+		/* an HTTP tap run is not a session: its sessions are made from the exchanges */
+		json_decref(root);
+		return;
+	}
 	json_t *identity = json_object_get(root, "identity");
 	struct strbuf cmd = STRBUF_INIT;
 	json_t *argv = json_object_get(root, "argv");
@@ -160,18 +147,12 @@ static void observe_start(struct importer *imp, const char *line, size_t len,
 	json_decref(root);
 }
 
-static void observe_frame(struct importer *imp, const struct tap_record *rec, const char *stream)
+void import_observe_payload(struct importer *imp, const struct tap_record *rec, struct obs o)
 {
 	struct json_scan scan;
-	struct obs o = {
-		.kind = OBS_MESSAGE,
-		.time_ns = rec->ts_ns,
-		.stream = stream,
-		.dir = rec->dir == 1 ? OBS_S2C : OBS_C2S,
-		.seq = rec->seq,
-		.source_name = imp->name,
-		.source_line = imp->line_no,
-	};
+	o.kind = OBS_MESSAGE;
+	o.source_name = imp->name;
+	o.source_line = imp->line_no;
 	const char *frame;
 	size_t frame_len, capacity;
 	if (rec->msg.ptr) {
@@ -188,7 +169,7 @@ static void observe_frame(struct importer *imp, const struct tap_record *rec, co
 			correlator_observe(imp->correlator, &o);
 			return;
 		}
-		frame = imp->decoded.data;
+		frame = imp->decoded.data ? imp->decoded.data : "";
 		frame_len = imp->decoded.len;
 		capacity = imp->decoded.cap;
 	}
@@ -197,7 +178,7 @@ static void observe_frame(struct importer *imp, const struct tap_record *rec, co
 	o.raw_len = frame_len;
 	if (rec->truncated) {
 		o.kind = OBS_INVALID;
-		o.invalid_reason = "frame longer than the tap's --max-frame (recorded truncated)";
+		o.invalid_reason = "frame longer than the tap's limit (recorded truncated)";
 		o.invalid_len = rec->len;
 		o.truncated = true;
 	} else if (json_scanner_scan(imp->message_scanner, frame, frame_len, capacity, &scan) ==
@@ -250,9 +231,22 @@ static void process_line(struct importer *imp, const char *line, size_t len, con
 	switch (rec.kind) {
 	case TAP_RECORD_START:
 		observe_start(imp, line, trimmed, &rec, stream);
+		import_http_start(imp, &rec, line, trimmed, stream);
 		break;
-	case TAP_RECORD_FRAME:
-		observe_frame(imp, &rec, stream);
+	case TAP_RECORD_FRAME: {
+		struct obs o = {.time_ns = rec.ts_ns,
+				.stream = stream,
+				.dir = rec.dir == 1 ? OBS_S2C : OBS_C2S,
+				.seq = rec.seq};
+		import_observe_payload(imp, &rec, o);
+		break;
+	}
+	case TAP_RECORD_HTTP_REQUEST:
+	case TAP_RECORD_HTTP_RESPONSE:
+	case TAP_RECORD_HTTP_BODY:
+	case TAP_RECORD_SSE_EVENT:
+	case TAP_RECORD_HTTP_END:
+		import_http_record(imp, &rec, line, trimmed, stream);
 		break;
 	case TAP_RECORD_GAP: {
 		struct obs o = {.kind = OBS_GAP,
@@ -268,6 +262,8 @@ static void process_line(struct importer *imp, const char *line, size_t len, con
 		break;
 	}
 	case TAP_RECORD_END: {
+		if (import_http_end(imp, &rec, stream))
+			break;
 		struct obs o = {.kind = OBS_STREAM_END,
 				.time_ns = rec.ts_ns,
 				.stream = stream,
@@ -470,7 +466,7 @@ static void file_summary(struct importer *imp, bool readable)
 	char seed[600];
 	snprintf(seed, sizeof(seed), "%s|%llu|%llu", imp->name, (unsigned long long)imp->file_bytes,
 		 (unsigned long long)imp->file_lines);
-	json_t *ev = event_base("ingest.summary", imp->last_time_ns, seed);
+	json_t *ev = event_envelope("ingest.summary", imp->last_time_ns, seed);
 	json_t *o = json_object();
 	json_object_set_new(o, "source", event_string_lossy(imp->name));
 	json_object_set_new(o, "format", json_string(imp->is_tap ? "tap" : "unknown"));
@@ -526,6 +522,7 @@ static int importer_finish(struct importer *imp)
 	else if (imp->stats->records == 0)
 		rc = 1;
 	correlator_free(imp->correlator);
+	import_http_free(imp);
 	json_scanner_free(imp->record_scanner);
 	json_scanner_free(imp->message_scanner);
 	strbuf_free(&imp->batch);

@@ -13,6 +13,7 @@
 struct import_stats {
 	uint64_t files, unreadable_files, bytes, lines, records, frames, bad_lines, oversized_lines;
 	uint64_t events, sink_failures, unencodable_events;
+	uint64_t http_records, orphan_http_records, replayed_events;
 };
 
 /* Sees every event before it is written (borrowed). */

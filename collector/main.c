@@ -1,6 +1,7 @@
 /* mcptrail: the command-line entry point. Subcommands are listed in CONTRACT.md. */
 #include "collector/demo.h"
 #include "collector/importer.h"
+#include "collector/tap_http.h"
 #include "collector/tap_stdio.h"
 #include "collector/util.h"
 #include "sinks/sink.h"
@@ -24,7 +25,7 @@ static void usage(FILE *f)
 		"  demo [-o FILE]                                      import the bundled capture\n"
 		"  version                                             print the version\n"
 		"\n"
-		"Not in this version yet: tap-http, collect, blast-radius, timeline, verify.\n");
+		"Not in this version yet: collect, blast-radius, timeline, verify.\n");
 }
 
 static int import_main(int argc, char **argv)
@@ -155,6 +156,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "tap") == 0)
 		return tap_stdio_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "tap-http") == 0)
+		return tap_http_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "import") == 0)
 		return import_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "demo") == 0)
@@ -167,8 +170,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	static const char *const later[] = {"tap-http", "collect", "blast-radius", "timeline",
-					    "verify"};
+	static const char *const later[] = {"collect", "blast-radius", "timeline", "verify"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		if (strcmp(cmd, later[i]) == 0) {
 			fprintf(stderr, "mcptrail %s: not implemented in this version\n", cmd);

@@ -7,6 +7,8 @@
 
 #include "parsers/json_scan.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -16,6 +18,7 @@ enum obs_kind {
 	OBS_INVALID,	  /* a frame that is not a valid JSON-RPC message */
 	OBS_GAP,	  /* the source lost frames (counted) */
 	OBS_STREAM_END,	  /* the tap run / connection ended */
+	OBS_HTTP_STATUS, /* an HTTP exchange ended without a JSON-RPC answer (401, 403, 4xx, 5xx) */
 };
 
 enum obs_dir { OBS_C2S = 0, OBS_S2C = 1 };
@@ -34,6 +37,12 @@ struct obs {
 	const char *transport; /* "stdio" | "http" (OBS_STREAM_START) */
 	enum obs_dir dir;
 	uint64_t seq;
+	/* HTTP: who sent this message (an identity object as in events, borrowed), the server
+	 * tasks belong to, and headers that matter to correlation */
+	json_t *principal;
+	const char *server_key;
+	const char *protocol_version; /* MCP-Protocol-Version header */
+	const char *traceparent;      /* W3C trace context header */
 	/* provenance, for evidence and error events */
 	const char *source_name;
 	uint64_t source_line;
@@ -55,6 +64,14 @@ struct obs {
 
 	/* OBS_GAP */
 	uint64_t gap_frames, gap_bytes;
+
+	/* OBS_HTTP_STATUS */
+	int http_status;
+	const char *http_method;
+	const char *www_authenticate;
+	const char *http_outcome; /* complete, rejected, upstream_error, client_closed */
+	const char *http_error;
+	struct json_id http_rpc_id; /* the JSON-RPC request the exchange carried, if any */
 
 	/* OBS_STREAM_END */
 	bool has_exit_status;

@@ -42,8 +42,8 @@ static void append_locked(struct record_queue *q, struct record_item *it)
 	q->tail = it;
 }
 
-bool record_queue_push_frame(struct record_queue *q, int dir, int64_t ts_ns, const char *data,
-			     size_t len, size_t total, unsigned flags)
+static bool push(struct record_queue *q, enum record_kind kind, int dir, int64_t ts_ns,
+		 const char *data, size_t len, size_t total, unsigned flags)
 {
 	size_t need = sizeof(struct record_item) + len + JSON_SCAN_PADDING;
 	struct record_item *gap = NULL;
@@ -60,7 +60,7 @@ bool record_queue_push_frame(struct record_queue *q, int dir, int64_t ts_ns, con
 		if (need_gap)
 			gap = calloc(1, sizeof(*gap) + JSON_SCAN_PADDING);
 		if (it) {
-			it->kind = RECORD_FRAME;
+			it->kind = kind;
 			it->dir = dir;
 			it->ts_ns = ts_ns;
 			it->flags = flags;
@@ -104,6 +104,18 @@ bool record_queue_push_frame(struct record_queue *q, int dir, int64_t ts_ns, con
 	return ok;
 }
 
+bool record_queue_push_frame(struct record_queue *q, int dir, int64_t ts_ns, const char *data,
+			     size_t len, size_t total, unsigned flags)
+{
+	return push(q, RECORD_FRAME, dir, ts_ns, data, len, total, flags);
+}
+
+bool record_queue_push_line(struct record_queue *q, int dir, int64_t ts_ns, const char *members,
+			    size_t len)
+{
+	return push(q, RECORD_LINE, dir, ts_ns, members, len, len, 0);
+}
+
 struct record_item *record_queue_take_all(struct record_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
@@ -135,7 +147,7 @@ struct record_item *record_queue_take_all(struct record_queue *q)
 
 void record_queue_release(struct record_queue *q, const struct record_item *it)
 {
-	if (it->kind != RECORD_FRAME)
+	if (it->kind == RECORD_GAP)
 		return;
 	size_t need = sizeof(struct record_item) + it->len + JSON_SCAN_PADDING;
 	pthread_mutex_lock(&q->lock);

@@ -12,7 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum record_kind { RECORD_FRAME, RECORD_GAP };
+enum record_kind {
+	RECORD_FRAME, /* a stdio frame: data holds its bytes */
+	RECORD_GAP,   /* frames lost to a full queue */
+	RECORD_LINE,  /* a preformatted record: data holds its JSON members after the envelope */
+};
 
 struct record_item {
 	struct record_item *next;
@@ -46,6 +50,10 @@ void record_queue_destroy(struct record_queue *q);
 /* Copies the frame in; never blocks. Returns false when it was dropped (and counted). */
 bool record_queue_push_frame(struct record_queue *q, int dir, int64_t ts_ns, const char *data,
 			     size_t len, size_t total, unsigned flags);
+/* Copies preformatted record members in (see RECORD_LINE); never blocks. dir picks the loss
+ * counter. Returns false when it was dropped (and counted). */
+bool record_queue_push_line(struct record_queue *q, int dir, int64_t ts_ns, const char *members,
+			    size_t len);
 /* Blocks until items are available or the queue is closed; returns the whole list (caller frees
  * each item with free()). NULL once closed and empty. */
 struct record_item *record_queue_take_all(struct record_queue *q);

@@ -41,10 +41,9 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-struct recorder *recorder_open(const char *path, size_t queue_cap_bytes, size_t max_frame,
+struct recorder *recorder_open(const char *path, const char *stream_prefix, size_t queue_cap_bytes,
 			       const char **err)
 {
-	(void)max_frame;
 	struct recorder *r = calloc(1, sizeof(*r));
 	if (!r) {
 		*err = "out of memory";
@@ -75,7 +74,7 @@ struct recorder *recorder_open(const char *path, size_t queue_cap_bytes, size_t 
 		uint64_t fallback = (uint64_t)clock_now_ns() ^ ((uint64_t)getpid() << 32);
 		memcpy(rnd, &fallback, sizeof(rnd));
 	}
-	int n = snprintf(r->stream, sizeof(r->stream), "stdio-");
+	int n = snprintf(r->stream, sizeof(r->stream), "%s-", stream_prefix);
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		n += snprintf(r->stream + n, sizeof(r->stream) - (size_t)n, "%02x", rnd[i]);
 	return r;
@@ -138,9 +137,32 @@ static void append_masked_argv(struct strbuf *b, int argc, char *const *argv)
 	strbuf_append_str(b, "]");
 }
 
+void recorder_append_payload(struct strbuf *out, json_scanner *scanner, const char *data,
+			     size_t len, bool cut)
+{
+	/* One valid JSON value is stored verbatim (byte-exact, readable, and the importer scans
+	 * it in place); anything else as base64 of the exact bytes. data must be padded. */
+	if (!cut && json_scanner_validate(scanner, data, len, len + JSON_SCAN_PADDING) == NULL) {
+		strbuf_append_str(out, ",\"msg\":");
+		strbuf_append(out, data, len);
+	} else {
+		strbuf_append_str(out, ",\"b64\":\"");
+		base64_encode_append(out, (const unsigned char *)data, len);
+		strbuf_append_str(out, "\"");
+	}
+}
+
 void recorder_format_item(struct strbuf *out, json_scanner *scanner, const char *stream,
 			  const struct record_item *it)
 {
+	if (it->kind == RECORD_LINE) {
+		strbuf_printf(out,
+			      "{\"mcptrail_tap\":1,\"stream\":\"%s\",\"seq\":%llu,\"ts\":%lld,",
+			      stream, (unsigned long long)it->seq, (long long)it->ts_ns);
+		strbuf_append(out, it->data, it->len);
+		strbuf_append_str(out, "}\n");
+		return;
+	}
 	strbuf_printf(out,
 		      "{\"mcptrail_tap\":1,\"kind\":\"%s\",\"stream\":\"%s\",\"seq\":%llu,"
 		      "\"ts\":%lld,\"dir\":\"%s\"",
@@ -159,18 +181,7 @@ void recorder_format_item(struct strbuf *out, json_scanner *scanner, const char 
 		strbuf_append_str(out, ",\"truncated\":true");
 	if (it->flags & FRAME_PARTIAL)
 		strbuf_append_str(out, ",\"partial\":true");
-	/* A frame that is one valid JSON value is stored verbatim (byte-exact, readable, and
-	 * the importer scans it in place); anything else as base64 of the exact bytes. */
-	if (!(it->flags & FRAME_TRUNCATED) &&
-	    json_scanner_validate(scanner, it->data, it->len, it->len + JSON_SCAN_PADDING) ==
-		    NULL) {
-		strbuf_append_str(out, ",\"msg\":");
-		strbuf_append(out, it->data, it->len);
-	} else {
-		strbuf_append_str(out, ",\"b64\":\"");
-		base64_encode_append(out, (const unsigned char *)it->data, it->len);
-		strbuf_append_str(out, "\"");
-	}
+	recorder_append_payload(out, scanner, it->data, it->len, it->flags & FRAME_TRUNCATED);
 	strbuf_append_str(out, "}\n");
 }
 
@@ -223,6 +234,10 @@ int recorder_start(struct recorder *r, const struct recorder_stream_info *info)
 	strbuf_printf(&b, ",\"tap_pid\":%ld,\"server_pid\":%ld,\"argv\":", info->tap_pid,
 		      info->child_pid);
 	append_masked_argv(&b, info->argc, info->argv);
+	if (info->extra_members) {
+		strbuf_append_str(&b, ",");
+		strbuf_append_str(&b, info->extra_members);
+	}
 	strbuf_append_str(&b, "}\n");
 	int rc = write_all(r->fd, b.data, b.len);
 	strbuf_free(&b);
@@ -232,6 +247,11 @@ int recorder_start(struct recorder *r, const struct recorder_stream_info *info)
 		return -1;
 	r->writer_started = true;
 	return 0;
+}
+
+void recorder_line(struct recorder *r, int dir, int64_t ts_ns, const char *members, size_t len)
+{
+	record_queue_push_line(&r->queue, dir, ts_ns, members, len);
 }
 
 void recorder_frame(struct recorder *r, int dir, int64_t ts_ns, const char *data, size_t len,

@@ -169,7 +169,7 @@ int tap_stdio_main(int argc, char **argv)
 		snprintf(host, sizeof(host), "unknown");
 
 	const char *err = NULL;
-	struct recorder *rec = recorder_open(out_path, buffer_cap, max_frame, &err);
+	struct recorder *rec = recorder_open(out_path, "stdio", buffer_cap, &err);
 	if (!rec) {
 		fprintf(stderr, "mcptrail tap: cannot open record file '%s': %s\n", out_path, err);
 		return 2;

@@ -847,6 +847,23 @@ extern "C" enum tap_record_kind tap_record_parse(json_scanner *s, const char *li
 						      : walk(fv);
 			} else if (key == "bytes") {
 				err = read_u64(fv, &out->gap_bytes);
+			} else if (key == "exchange") {
+				err = read_u64(fv, &out->exchange);
+			} else if (key == "status") {
+				err = read_i64(fv, &out->status);
+			} else if (key == "event_id") {
+				ondemand::json_type t;
+				if (!(err = fv.type().get(t))) {
+					out->has_event_id = t == ondemand::json_type::string;
+					err = out->has_event_id ? read_string(fv, &out->event_id)
+								: walk(fv);
+				}
+			} else if (key == "method") {
+				err = read_string(fv, &out->method);
+			} else if (key == "uri") {
+				err = read_string(fv, &out->uri);
+			} else if (key == "outcome") {
+				err = read_string(fv, &out->outcome);
 			} else if (key == "exit_status") {
 				out->has_exit_status = true;
 				err = read_i64(fv, &out->exit_status);
@@ -891,6 +908,16 @@ extern "C" enum tap_record_kind tap_record_parse(json_scanner *s, const char *li
 		out->kind = TAP_RECORD_START;
 	} else if (kind == "end") {
 		out->kind = TAP_RECORD_END;
+	} else if (kind == "http_request") {
+		out->kind = TAP_RECORD_HTTP_REQUEST;
+	} else if (kind == "http_response") {
+		out->kind = TAP_RECORD_HTTP_RESPONSE;
+	} else if (kind == "http_body") {
+		out->kind = TAP_RECORD_HTTP_BODY;
+	} else if (kind == "sse_event") {
+		out->kind = TAP_RECORD_SSE_EVENT;
+	} else if (kind == "http_end") {
+		out->kind = TAP_RECORD_HTTP_END;
 	} else {
 		out->invalid_reason = "unknown tap record kind";
 		return TAP_RECORD_INVALID;

@@ -6,6 +6,19 @@
  *          "msg" (the frame verbatim, when it is one valid JSON value) or "b64" (its exact bytes)
  *   gap    seq, dir, frames, bytes: frames the tap could not record (slow destination)
  *   end    seq, exit_status | signal, frames{c2s,s2c}, gaps, dropped_frames, dropped_bytes
+ *
+ * `mcptrail tap-http` (transport "http"; start also has upstream, listen, tls) adds, per HTTP
+ * exchange E (a counter per tap run), in this order:
+ *   http_request   exchange, conn, method, uri, headers{lower-case name: value} (never
+ *                  Authorization; cookies and API-key headers as "tfp:<fingerprint>"),
+ *                  auth (null, or the decoded token: see token_identity_to_json in
+ *                  collector/jwt.h; never the token), len, msg | b64 (the body)
+ *   http_response  exchange, status, headers
+ *   http_body      exchange, len, truncated?, msg | b64      (a non-SSE response body)
+ *   sse_event      exchange, event_id (or null), event, retry_ms?, truncated?, len, msg | b64
+ *   http_end       exchange, outcome (complete | client_closed | upstream_error | rejected),
+ *                  status, bytes_in, bytes_out, duration_ms, error?
+ * A refused request (413, 431, 405) has http_request then http_end with outcome "rejected".
  */
 #ifndef MCPTRAIL_TAP_RECORD_H
 #define MCPTRAIL_TAP_RECORD_H
@@ -25,6 +38,11 @@ enum tap_record_kind {
 	TAP_RECORD_FRAME,
 	TAP_RECORD_GAP,
 	TAP_RECORD_END,
+	TAP_RECORD_HTTP_REQUEST,
+	TAP_RECORD_HTTP_RESPONSE,
+	TAP_RECORD_HTTP_BODY,
+	TAP_RECORD_SSE_EVENT,
+	TAP_RECORD_HTTP_END,
 };
 
 struct tap_record {
@@ -43,6 +61,11 @@ struct tap_record {
 	bool has_exit_status;
 	int64_t exit_status;
 	int64_t term_signal;
+	/* HTTP records (headers and auth are read with jansson by whoever needs them) */
+	uint64_t exchange;
+	int64_t status;
+	bool has_event_id;
+	struct json_span event_id, method, uri, outcome;
 };
 
 /* Parses one record line. line must have JSON_SCAN_PADDING readable bytes after len when

@@ -54,7 +54,7 @@ reasons = [i["reason"] for i in inv]
 print("invalid reasons:", reasons)
 check(len(inv) == 8, f"{len(inv)} invalid events, expected 8")
 for want in ("truncated JSON", "invalid UTF-8", "NUL byte in frame", "nesting too deep",
-             "frame longer than the tap's --max-frame (recorded truncated)", "stream ended inside a frame"):
+             "frame longer than the tap's limit (recorded truncated)", "stream ended inside a frame"):
     check(want in reasons, f"missing reason {want!r}")
 big = [i for i in inv if i["truncated"] and i["bytes"] > 64 << 20]
 check(len(big) == 1, "the 64 MiB frame is reported with its real size")

@@ -543,7 +543,7 @@ static void test_task_touched_by_other_identity(void **state)
 	assert_int_equal(count(&h, "finding"), 1);
 	json_t *ev = first(&h, "finding");
 	assert_string_equal(str_at(ev, "finding.kind"), "task_cross_identity");
-	assert_string_equal(str_at(ev, "finding.creator_subject"), "alice");
+	assert_string_equal(str_at(ev, "finding.creator.subject"), "alice");
 	assert_string_equal(str_at(ev, "identity.subject"), "mallory");
 	assert_string_equal(str_at(ev, "task.id"), "T1");
 	correlator_finish(h.c);

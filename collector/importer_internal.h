@@ -1,0 +1,52 @@
+/* Shared by importer.c and import_http.c. */
+#ifndef MCPTRAIL_IMPORTER_INTERNAL_H
+#define MCPTRAIL_IMPORTER_INTERNAL_H
+
+#include "collector/hashmap.h"
+#include "collector/importer.h"
+#include "collector/obs.h"
+#include "collector/util.h"
+#include "parsers/json_scan.h"
+#include "parsers/tap_record.h"
+
+struct importer {
+	const struct import_options *opt;
+	struct import_stats *stats;
+	struct correlator *correlator;
+	json_scanner *record_scanner;
+	json_scanner *message_scanner;
+	struct strbuf batch;
+	size_t batch_count;
+	struct strbuf decoded; /* b64 frames */
+	bool *sink_failed;
+	int64_t last_time_ns; /* time for events about the input itself */
+
+	/* per input */
+	const char *name;
+	uint64_t line_no, offset;
+	uint64_t file_lines, file_records, file_bad, file_suppressed, file_bytes;
+	bool is_tap;
+	bool format_known;
+
+	/* HTTP captures (import_http.c) */
+	struct hashmap *http_exchanges; /* tap stream | exchange → struct http_exchange */
+	struct hashmap *http_taps;	/* tap stream → struct http_tap */
+	struct hashmap *sse_seen;	/* stream | event id → (void *)1: replay detection */
+	struct hashmap *identities;	/* token fingerprint → identity object */
+};
+
+/* Scans the record's payload (msg or b64) and hands the message, or an invalid-frame
+ * observation, to the correlator. o is a template: kind, stream, dir, seq, time and HTTP
+ * context are taken from it. */
+void import_observe_payload(struct importer *imp, const struct tap_record *rec, struct obs o);
+
+/* import_http.c: records of `mcptrail tap-http` (and of converted HAR / Envoy captures). */
+void import_http_start(struct importer *imp, const struct tap_record *rec, const char *line,
+		       size_t len, const char *tap_stream);
+void import_http_record(struct importer *imp, const struct tap_record *rec, const char *line,
+			size_t len, const char *tap_stream);
+/* true when tap_stream is an HTTP tap; then its sessions are ended too */
+bool import_http_end(struct importer *imp, const struct tap_record *rec, const char *tap_stream);
+void import_http_free(struct importer *imp);
+
+#endif
