@@ -197,6 +197,17 @@ static size_t make_key(char *buf, size_t cap, const char *stream, int dir, const
 	return len + id->text.len;
 }
 
+/* The stream part of a message key. Stateless HTTP traffic (no session) is scoped to its
+ * exchange: two clients of one identity may both number their requests from 0. */
+static const char *key_stream(struct correlator *c, struct stream *s, const struct obs *o)
+{
+	if (!o->id_scope)
+		return s->id;
+	strbuf_reset(&c->kbuf);
+	strbuf_printf(&c->kbuf, "%s" SEP "%s", s->id, o->id_scope);
+	return c->kbuf.data ? c->kbuf.data : s->id;
+}
+
 /* Keys can be long (string ids are unbounded): build them in a heap buffer when needed. */
 static char *alloc_key(const char *stream, int dir, const struct json_id *id, size_t *len)
 {
@@ -557,6 +568,26 @@ static void on_initialize_request(struct correlator *c, struct stream *s, const 
 	json_decref(root);
 }
 
+/* 2026-07-28 has no initialize: each request names its client in _meta. The first one a session
+ * sees stands for the session (self-declared, like clientInfo). */
+static void adopt_request_client_info(struct correlator *c, struct stream *s, struct session *ss,
+				      const struct obs *o)
+{
+	json_t *root = parse_raw(o);
+	json_t *meta = json_object_get(json_object_get(root, "params"), "_meta");
+	ss->client = summarize_info(json_object_get(meta, "io.modelcontextprotocol/clientInfo"));
+	json_t *caps = json_object_get(meta, "io.modelcontextprotocol/clientCapabilities");
+	if (caps) {
+		json_decref(ss->client_capabilities);
+		ss->client_capabilities = summarize_capabilities(caps, true);
+	}
+	json_decref(root);
+	if (!ss->started_event) {
+		emit_session(c, s, "start", o->time_ns);
+		ss->started_event = true;
+	}
+}
+
 static void on_initialize_response(struct correlator *c, struct stream *s, const struct obs *o)
 {
 	struct session *ss = session_of(s, o->time_ns, o->seq);
@@ -653,7 +684,7 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 {
 	const struct json_scan *m = o->msg;
 	size_t key_len;
-	char *key = alloc_key(s->id, (int)o->dir, &m->id, &key_len);
+	char *key = alloc_key(key_stream(c, s, o), (int)o->dir, &m->id, &key_len);
 	if (!key)
 		return;
 	struct call *prev = hashmap_get(c->pending, key, key_len);
@@ -698,6 +729,8 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 		ss->identity = json_incref(c->cur_identity);
 	if (ss && !ss->protocol_version && o->protocol_version)
 		ss->protocol_version = strdup(o->protocol_version); /* stateless: the header */
+	if (ss && m->meta_client_info && !ss->client)
+		adopt_request_client_info(c, s, ss, o);
 	if (o->dir == OBS_S2C && ss)
 		ss->server_requests++;
 	if (span_is(m->method, "ping") && ss)
@@ -739,7 +772,7 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 	if (m->meta_progress_token.kind == JSON_ID_STRING ||
 	    m->meta_progress_token.kind == JSON_ID_NUMBER) {
 		size_t pk_len;
-		char *pk = alloc_key(s->id, 0, &m->meta_progress_token, &pk_len);
+		char *pk = alloc_key(key_stream(c, s, o), 0, &m->meta_progress_token, &pk_len);
 		if (pk && hashmap_put(c->progress, pk, pk_len, call))
 			call->progress_key = pk;
 		else
@@ -803,9 +836,13 @@ static void on_tool_call_response(struct correlator *c, struct stream *s, struct
 {
 	const struct json_scan *m = o->msg;
 	struct session *ss = session_of(s, o->time_ns, o->seq);
-	if (m->kind == JSON_MSG_RESULT && m->result_task_id.ptr) {
-		/* CreateTaskResult: the call lives on in its task */
-		char *task_id = span_dup(m->result_task_id);
+	bool task_2026 = span_is(m->result_type, "task") && m->result_task_id_top.ptr;
+	if (m->kind == JSON_MSG_RESULT && (m->result_task_id.ptr || task_2026)) {
+		/* CreateTaskResult (2025-11-25: result.task; the 2026-07-28 tasks extension:
+		 * resultType "task" with the task's fields in the result): the call lives on in
+		 * its task */
+		char *task_id =
+			span_dup(m->result_task_id.ptr ? m->result_task_id : m->result_task_id_top);
 		struct task *t = task_id ? task_get(c, s, task_id, true, o->time_ns) : NULL;
 		if (!t) {
 			free(task_id);
@@ -825,7 +862,8 @@ static void on_tool_call_response(struct correlator *c, struct stream *s, struct
 		if (m->result_task_ttl >= 0)
 			t->ttl_ms = m->result_task_ttl;
 		if (!t->status || !task_status_terminal(t->status)) {
-			struct json_span st = m->result_task_status;
+			struct json_span st =
+				m->result_task_id.ptr ? m->result_task_status : m->result_status;
 			if (!st.ptr)
 				st = (struct json_span){"working", 7};
 			task_set_status(c, t, s, st, (struct json_span){NULL, 0}, o->time_ns,
@@ -893,7 +931,8 @@ static void on_response(struct correlator *c, struct stream *s, const struct obs
 		return;
 	}
 	size_t key_len;
-	char *key = alloc_key(s->id, o->dir == OBS_C2S ? OBS_S2C : OBS_C2S, &m->id, &key_len);
+	char *key = alloc_key(key_stream(c, s, o), o->dir == OBS_C2S ? OBS_S2C : OBS_C2S, &m->id,
+			      &key_len);
 	struct call *call = key ? hashmap_get(c->pending, key, key_len) : NULL;
 	free(key);
 	if (!call) {
@@ -940,7 +979,8 @@ static void on_notification(struct correlator *c, struct stream *s, const struct
 			return;
 		/* cancels a request the same side sent */
 		size_t key_len;
-		char *key = alloc_key(s->id, (int)o->dir, &m->params_request_id, &key_len);
+		char *key = alloc_key(key_stream(c, s, o), (int)o->dir, &m->params_request_id,
+				      &key_len);
 		struct call *call = key ? hashmap_get(c->pending, key, key_len) : NULL;
 		free(key);
 		if (call) {
@@ -952,7 +992,7 @@ static void on_notification(struct correlator *c, struct stream *s, const struct
 		struct call *call = NULL;
 		if (tok->kind == JSON_ID_STRING || tok->kind == JSON_ID_NUMBER) {
 			size_t pk_len;
-			char *pk = alloc_key(s->id, 0, tok, &pk_len);
+			char *pk = alloc_key(key_stream(c, s, o), 0, tok, &pk_len);
 			call = pk ? hashmap_get(c->progress, pk, pk_len) : NULL;
 			free(pk);
 		}
@@ -1149,7 +1189,7 @@ static void on_http_status(struct correlator *c, struct stream *s, const struct 
 	struct call *call = NULL;
 	if (o->http_rpc_id.kind == JSON_ID_STRING || o->http_rpc_id.kind == JSON_ID_NUMBER) {
 		size_t key_len;
-		char *key = alloc_key(s->id, OBS_C2S, &o->http_rpc_id, &key_len);
+		char *key = alloc_key(key_stream(c, s, o), OBS_C2S, &o->http_rpc_id, &key_len);
 		call = key ? hashmap_get(c->pending, key, key_len) : NULL;
 		free(key);
 	}
@@ -1354,5 +1394,6 @@ void correlator_free(struct correlator *c)
 	hashmap_free(c->progress, NULL);
 	hashmap_free(c->tasks, task_free);
 	hashmap_free(c->streams, stream_free);
+	strbuf_free(&c->kbuf);
 	free(c);
 }

@@ -4,6 +4,7 @@
 
 #include "collector/correlator.h"
 #include "collector/hashmap.h"
+#include "collector/util.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -99,6 +100,7 @@ struct correlator {
 	size_t pending_count;
 	int64_t now_ns, last_sweep_ns;
 	json_t *cur_identity; /* identity of the observation being handled (borrowed) */
+	struct strbuf kbuf;   /* scratch for scoped message keys */
 	struct correlator_stats stats;
 };
 

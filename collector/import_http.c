@@ -38,6 +38,8 @@ struct http_exchange {
 	int64_t ts_ns;
 	int status;
 	char *www_authenticate;
+	char scope[32]; /* stateless exchanges: ids are unique only within the exchange */
+	bool stateless;
 };
 
 static void tap_free(void *p)
@@ -201,6 +203,7 @@ static const char *resolve_stream(struct importer *imp, struct http_exchange *x,
 	if (!x->stream)
 		return tap_stream;
 	snprintf(x->stream, n, "%s/%s", tap_stream, session ? session : "stateless");
+	x->stateless = session == NULL;
 	struct http_tap *t = hashmap_get(imp->http_taps, tap_stream, strlen(tap_stream));
 	if (t && !hashmap_get(t->sessions, x->stream, strlen(x->stream))) {
 		hashmap_put(t->sessions, x->stream, strlen(x->stream), (void *)1);
@@ -239,7 +242,8 @@ static void observe_request(struct importer *imp, struct http_exchange *x, const
 			.seq = x->seq,
 			.principal = x->identity,
 			.protocol_version = x->protocol_version,
-			.traceparent = x->traceparent};
+			.traceparent = x->traceparent,
+			.id_scope = x->stateless ? x->scope : NULL};
 	import_observe_payload(imp, &rec, o);
 }
 
@@ -263,6 +267,7 @@ static void on_request(struct importer *imp, const struct tap_record *rec, const
 	x->identity = identity_from_auth(imp, json_object_get(root, "auth"));
 	x->seq = rec->seq;
 	x->ts_ns = rec->ts_ns;
+	snprintf(x->scope, sizeof(x->scope), "x%llu", (unsigned long long)rec->exchange);
 	json_decref(root);
 
 	/* keep the body (padded) for when the session is known */
@@ -332,7 +337,8 @@ static void on_server_message(struct importer *imp, struct http_exchange *x,
 			.stream = x->stream,
 			.dir = OBS_S2C,
 			.seq = rec->seq,
-			.principal = x->identity};
+			.principal = x->identity,
+			.id_scope = x->stateless ? x->scope : NULL};
 	import_observe_payload(imp, rec, o);
 }
 
@@ -357,6 +363,7 @@ static void on_end(struct importer *imp, struct http_exchange *x, const struct t
 				.www_authenticate = x->www_authenticate,
 				.http_outcome = outcome,
 				.http_rpc_id = x->rpc_id,
+				.id_scope = x->stateless ? x->scope : NULL,
 				.source_name = imp->name,
 				.source_line = imp->line_no};
 		correlator_observe(imp->correlator, &o);

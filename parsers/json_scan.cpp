@@ -300,7 +300,10 @@ error_code read_meta(ondemand::value v, json_scan *out)
 			err = read_related_task(field.value(), out);
 		else if (key == "traceparent")
 			err = read_string(field.value(), &out->traceparent);
-		else
+		else if (key == "io.modelcontextprotocol/clientInfo") {
+			out->meta_client_info = true;
+			err = walk(field.value());
+		} else
 			err = walk(field.value());
 		if (err)
 			return err;
@@ -444,6 +447,8 @@ error_code read_result(ondemand::value v, json_scan *out)
 			err = read_string(fv, &out->result_task_id_top);
 		} else if (key == "action") {
 			err = read_string(fv, &out->result_action);
+		} else if (key == "resultType") {
+			err = read_string(fv, &out->result_type);
 		} else if (key == "tasks") {
 			ondemand::array a;
 			err = fv.get_array().get(a);

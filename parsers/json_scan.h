@@ -73,6 +73,8 @@ struct json_scan {
 	struct json_id meta_progress_token;
 	struct json_span related_task_id; /* _meta["io.modelcontextprotocol/related-task"].taskId */
 	struct json_span traceparent;	  /* _meta.traceparent (W3C, SEP-414) */
+	bool meta_client_info; /* _meta[\"io.modelcontextprotocol/clientInfo\"] present (2026-07-28)
+				*/
 
 	/* result.* */
 	struct json_span result;	 /* raw span of the whole result value */
@@ -82,8 +84,9 @@ struct json_scan {
 	struct json_span result_task_id_top; /* result.taskId (tasks/get, tasks/cancel) */
 	int result_is_error;		     /* -1 absent, 0 false, 1 true */
 	struct json_span result_action;	     /* elicitation result: accept/decline/cancel */
-	int64_t result_task_ttl; /* result.task.ttl in ms; -1 absent, -2 null (unlimited) */
-	long result_tasks_count; /* tasks/list: length of result.tasks, -1 absent */
+	int64_t result_task_ttl;      /* result.task.ttl in ms; -1 absent, -2 null (unlimited) */
+	long result_tasks_count;      /* tasks/list: length of result.tasks, -1 absent */
+	struct json_span result_type; /* result.resultType (\"task\" for a 2026-07-28 task) */
 
 	/* error.* */
 	bool has_error_code;
