@@ -732,7 +732,7 @@ int tap_http_main(int argc, char **argv)
 	}
 	/* libevent's own limits are a hard backstop; ours, checked per request, are recorded */
 	evhttp_set_max_headers_size(t.http, (ev_ssize_t)t.max_headers * 4);
-	evhttp_set_max_body_size(t.http, (ev_ssize_t)t.max_body * 2);
+	evhttp_set_max_body_size(t.http, (ev_ssize_t)t.max_body * 4);
 	evhttp_set_timeout(t.http, t.timeout_s);
 	evhttp_set_allowed_methods(t.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
 						   EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD |
