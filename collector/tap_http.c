@@ -594,7 +594,7 @@ int tap_http_main(int argc, char **argv)
 	struct tap_http t = {.max_body = 8u << 20, .max_headers = 64u << 10, .timeout_s = 3600};
 	t.max_event = t.max_body;
 	int rc = 2;
-	for (int i = 0; i < argc; i++) {
+	for (int i = 0; i < argc; i += 2) { /* options all take a value */
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool ok = true;
@@ -640,7 +640,6 @@ int tap_http_main(int argc, char **argv)
 			fprintf(stderr, "mcptrail tap-http: %s: missing or invalid value\n", a);
 			return 2;
 		}
-		i++;
 	}
 	if (!listen || !upstream) {
 		fprintf(stderr, "mcptrail tap-http: --listen and --upstream are required\n");
