@@ -82,6 +82,11 @@ test)
 	build build-asan -DMCPTRAIL_SANITIZE=ON
 	(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j"$JOBS" --timeout 900)
+	echo "== fuzz smoke: every target builds with clang and runs ${MCPTRAIL_FUZZ_SECONDS:-10} s =="
+	ensure_packages "${FUZZ_PACKAGES[@]}"
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCPTRAIL_FUZZ=ON -DMCPTRAIL_TESTS=OFF >/dev/null
+	cmake --build build-fuzz -j"$JOBS"
+	bash tests/fuzz/run.sh build-fuzz "${MCPTRAIL_FUZZ_SECONDS:-10}"
 	;;
 bench)
 	ensure_packages "${BUILD_PACKAGES[@]}"
