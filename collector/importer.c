@@ -2,8 +2,10 @@
 #include "collector/importer_internal.h"
 
 #include "collector/event.h"
+#include "collector/jwt.h"
 #include "collector/obs.h"
 #include "collector/util.h"
+#include "parsers/http_capture.h"
 #include "parsers/json_scan.h"
 #include "parsers/tap_record.h"
 
@@ -24,6 +26,7 @@ void import_options_defaults(struct import_options *opt)
 	memset(opt, 0, sizeof(*opt));
 	opt->max_line = 48u << 20;
 	opt->bad_line_events_per_file = 100;
+	opt->max_capture = 512u << 20;
 	correlator_config_defaults(&opt->correlator);
 }
 
@@ -334,6 +337,84 @@ static void detect(struct importer *imp, const char *data, size_t len)
 	imp->format_known = true;
 }
 
+static int import_source(struct importer *imp, struct source *src);
+
+/* The fingerprint key and token cache for converting captures that hold raw tokens. */
+static bool http_capture_identity(struct importer *imp)
+{
+	if (imp->tokens)
+		return true;
+	char err[512];
+	char path[4096];
+	const char *key = imp->opt->fingerprint_key;
+	if (!key) {
+		const char *dir = getenv("MCPTRAIL_STATE_DIR");
+		snprintf(path, sizeof(path), "%s/fingerprint.key", dir ? dir : ".");
+		key = path;
+	}
+	if (token_fingerprint_key_load(key, imp->fp_key, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mcptrail import: fingerprint key: %s\n", err);
+		return false;
+	}
+	if (imp->opt->jwks &&
+	    !(imp->keys = jwt_keyring_load_file(imp->opt->jwks, err, sizeof(err)))) {
+		fprintf(stderr, "mcptrail import: --jwks: %s\n", err);
+		return false;
+	}
+	imp->tokens = token_cache_new(4096);
+	return imp->tokens != NULL;
+}
+
+/* Reads the whole capture (first bytes already in hand), converts it and imports the records. */
+static int import_http_capture(struct importer *imp, struct source *src, const char *head,
+			       size_t head_len, bool har)
+{
+	struct strbuf all = STRBUF_INIT, recs = STRBUF_INIT;
+	int rc = -1;
+	strbuf_append(&all, head, head_len);
+	for (;;) {
+		if (all.len > imp->opt->max_capture) {
+			bad_line(imp, "capture larger than --max-capture", all.data, all.len,
+				 all.len);
+			goto out;
+		}
+		if (!strbuf_reserve(&all, READ_CHUNK))
+			goto out;
+		ssize_t n = source_read(src, all.data + all.len, READ_CHUNK);
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		all.len += (size_t)n;
+		imp->stats->bytes += (uint64_t)n;
+		imp->file_bytes += (uint64_t)n;
+	}
+	if (!http_capture_identity(imp))
+		goto out;
+	char hex[65], stream[40], err[512];
+	sha256_hex(all.data, all.len, hex);
+	snprintf(stream, sizeof(stream), "%s-%.16s", har ? "har" : "envoy", hex);
+	struct http_capture_ctx hc = {imp->fp_key, imp->tokens, imp->keys, stream};
+	unsigned long bad = 0;
+	long n = har ? har_to_tap_records(&hc, all.data, all.len, &recs, &bad, err, sizeof(err))
+		     : envoy_tap_to_tap_records(&hc, all.data, all.len, &recs, &bad, err,
+						sizeof(err));
+	imp->converted_from = har ? "har" : "envoy_tap";
+	if (n < 0) {
+		bad_line(imp, err, all.data, all.len, all.len);
+		goto out;
+	}
+	for (unsigned long i = 0; i < bad; i++)
+		bad_line(imp, err[0] ? err : "unusable entry", "", 0, 0);
+	struct source converted = {
+		.fd = -1, .mem = recs.data ? recs.data : "", .mem_len = recs.len};
+	rc = import_source(imp, &converted);
+out:
+	strbuf_free(&all);
+	strbuf_free(&recs);
+	return rc;
+}
+
 /* Returns 0, or -1 when the input could not be read at all. */
 static int import_source(struct importer *imp, struct source *src)
 {
@@ -350,6 +431,30 @@ static int import_source(struct importer *imp, struct source *src)
 	imp->offset = 0;
 	imp->format_known = false;
 	imp->is_tap = false;
+
+	/* whole-document captures (HAR, Envoy tap traces) are converted to tap records first */
+	ssize_t first = source_read(src, buf, READ_CHUNK);
+	if (first > 0) {
+		end = (size_t)first;
+		imp->stats->bytes += (uint64_t)first;
+		imp->file_bytes += (uint64_t)first;
+		const char *fmt = imp->opt->format;
+		bool auto_fmt = !fmt || strcmp(fmt, "auto") == 0;
+		bool har = (auto_fmt || strcmp(fmt, "har") == 0) && har_detect(buf, end);
+		bool envoy = !har && (auto_fmt || strcmp(fmt, "envoy") == 0) &&
+			     envoy_tap_detect(buf, end);
+		if (har || envoy) {
+			int rc = import_http_capture(imp, src, buf, end, har);
+			free(buf);
+			return rc;
+		}
+	} else if (first < 0) {
+		read_error = true;
+		eof = true;
+	} else {
+		eof = true;
+	}
+	memset(buf + end, 0, JSON_SCAN_PADDING);
 
 	while (!eof || start < end) {
 		/* complete lines first */
@@ -469,7 +574,10 @@ static void file_summary(struct importer *imp, bool readable)
 	json_t *ev = event_envelope("ingest.summary", imp->last_time_ns, seed);
 	json_t *o = json_object();
 	json_object_set_new(o, "source", event_string_lossy(imp->name));
-	json_object_set_new(o, "format", json_string(imp->is_tap ? "tap" : "unknown"));
+	json_object_set_new(o, "format",
+			    json_string(imp->converted_from ? imp->converted_from
+					: imp->is_tap	    ? "tap"
+							    : "unknown"));
 	json_object_set_new(o, "readable", json_boolean(readable));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)imp->file_bytes));
 	json_object_set_new(o, "lines", json_integer((json_int_t)imp->file_lines));
@@ -486,6 +594,7 @@ static void begin_file(struct importer *imp, const char *name)
 	imp->name = name;
 	imp->file_lines = imp->file_records = imp->file_bad = imp->file_suppressed = 0;
 	imp->file_bytes = 0;
+	imp->converted_from = NULL;
 	imp->stats->files++;
 }
 
@@ -523,6 +632,8 @@ static int importer_finish(struct importer *imp)
 		rc = 1;
 	correlator_free(imp->correlator);
 	import_http_free(imp);
+	token_cache_free(imp->tokens);
+	jwt_keyring_free(imp->keys);
 	json_scanner_free(imp->record_scanner);
 	json_scanner_free(imp->message_scanner);
 	strbuf_free(&imp->batch);

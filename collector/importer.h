@@ -20,7 +20,11 @@ struct import_stats {
 typedef void (*import_observer_fn)(void *ctx, json_t *event);
 
 struct import_options {
-	const char *format;		   /* NULL/"auto" or "tap" */
+	const char *format; /* NULL/"auto", "tap", "har" or "envoy" */
+	size_t max_capture; /* largest whole-document capture (HAR, Envoy) read (512 MiB) */
+	const char *fingerprint_key;	   /* for captures holding raw tokens (default
+					    * $MCPTRAIL_STATE_DIR/fingerprint.key or ./fingerprint.key) */
+	const char *jwks;		   /* verify their JWTs against this JWKS file */
 	size_t max_line;		   /* longest input line read whole (default 48 MiB) */
 	unsigned bad_line_events_per_file; /* in-band events per file before only counting (100) */
 	struct sink **sinks;

@@ -4,6 +4,7 @@
 
 #include "collector/hashmap.h"
 #include "collector/importer.h"
+#include "collector/jwt.h"
 #include "collector/obs.h"
 #include "collector/util.h"
 #include "parsers/json_scan.h"
@@ -33,6 +34,10 @@ struct importer {
 	struct hashmap *http_taps;	/* tap stream → struct http_tap */
 	struct hashmap *sse_seen;	/* stream | event id → (void *)1: replay detection */
 	struct hashmap *identities;	/* token fingerprint → identity object */
+	const char *converted_from;	/* "har", "envoy_tap" when the input was converted */
+	unsigned char fp_key[32];	/* for captures that hold raw tokens */
+	struct token_cache *tokens;
+	struct jwt_keyring *keys;
 };
 
 /* Scans the record's payload (msg or b64) and hands the message, or an invalid-frame

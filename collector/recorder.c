@@ -142,7 +142,9 @@ void recorder_append_payload(struct strbuf *out, json_scanner *scanner, const ch
 {
 	/* One valid JSON value is stored verbatim (byte-exact, readable, and the importer scans
 	 * it in place); anything else as base64 of the exact bytes. data must be padded. */
-	if (!cut && json_scanner_validate(scanner, data, len, len + JSON_SCAN_PADDING) == NULL) {
+	/* a valid but pretty-printed value would break the record line: those go as base64 */
+	if (!cut && !memchr(data, '\n', len) && !memchr(data, '\r', len) &&
+	    json_scanner_validate(scanner, data, len, len + JSON_SCAN_PADDING) == NULL) {
 		strbuf_append_str(out, ",\"msg\":");
 		strbuf_append(out, data, len);
 	} else {
