@@ -5,6 +5,7 @@
  * A task-augmented tools/call moves into its task, keyed by (server, taskId), and is emitted when
  * the task reaches a terminal status (or times out, or its server goes away). */
 #include "collector/correlator_internal.h"
+#include "collector/redact.h"
 #include "collector/util.h"
 
 #include <stdio.h>
@@ -54,6 +55,8 @@ void correlator_config_defaults(struct correlator_config *cfg)
 	cfg->task_timeout_ns = 3600LL * 1000000000LL;
 	cfg->invalid_events_per_stream = 100;
 	cfg->max_pending = 1000000;
+	cfg->redactor = NULL;
+	cfg->arguments_cap = 4096;
 }
 
 struct correlator *correlator_new(const struct correlator_config *cfg, correlator_emit_fn emit,
@@ -181,6 +184,7 @@ static void call_free(struct call *call)
 	json_decref(call->params_summary);
 	json_decref(call->identity);
 	json_decref(call->retry_of);
+	json_decref(call->arguments);
 	free(call);
 }
 
@@ -743,6 +747,10 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 		if (m->arguments.ptr) {
 			sha256_hex(m->arguments.ptr, m->arguments.len, call->args_sha256);
 			call->args_bytes = (int64_t)m->arguments.len;
+			if (c->cfg.redactor)
+				call->arguments =
+					redact_arguments(c->cfg.redactor, m->arguments.ptr,
+							 m->arguments.len, c->cfg.arguments_cap);
 		}
 		if (ss)
 			ss->calls++;

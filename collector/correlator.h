@@ -19,7 +19,14 @@ struct correlator_config {
 				    h) */
 	unsigned invalid_events_per_stream; /* in-band events per stream before only counting (100)
 					     */
-	size_t max_pending; /* bound on open requests; the oldest become no_response */
+	size_t max_pending;
+	/* redaction before anything leaves the core (collector/redact.h); NULL: arguments are
+	 * emitted as a digest only */
+	const struct redactor *redactor;
+	size_t arguments_cap;
+		/* bytes of redacted arguments kept per call (4096) */ /* bound on open requests;
+									  the oldest become
+									  no_response */
 };
 
 struct correlator_stats {
@@ -30,6 +37,7 @@ struct correlator_stats {
 };
 
 struct correlator;
+struct redactor;
 
 void correlator_config_defaults(struct correlator_config *cfg);
 struct correlator *correlator_new(const struct correlator_config *cfg, correlator_emit_fn emit,

@@ -2,6 +2,7 @@
  * Everything here is formatting: the decisions are made in correlator.c. */
 #include "collector/correlator_internal.h"
 #include "collector/event.h"
+#include "collector/redact.h"
 #include "collector/util.h"
 
 #include <stdio.h>
@@ -19,8 +20,66 @@ json_t *correlator_event(struct correlator *c, const char *type, int64_t time_ns
 	return event_envelope(type, time_ns, id_seed);
 }
 
+/* Text fields that come from outside (servers, clients, configuration) are redacted in place;
+ * the event counts what was removed. */
+static void redact_member(struct correlator *c, json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!c->cfg.redactor || !json_is_string(v))
+		return;
+	unsigned n = 0;
+	size_t out_len = 0;
+	char *r = redact_text(c->cfg.redactor, json_string_value(v), json_string_length(v),
+			      &out_len, &n);
+	if (!r) {
+		json_object_set_new(obj, key, json_string("[REDACTED:error]"));
+		c->redactions++;
+		return;
+	}
+	if (n) {
+		json_object_set_new(obj, key, json_stringn(r, out_len));
+		c->redactions += n;
+	}
+	free(r);
+}
+
+static void redact_strings_in(struct correlator *c, json_t *obj, const char *const *keys)
+{
+	for (; obj && *keys; keys++)
+		redact_member(c, obj, *keys);
+}
+
+static void redact_array(struct correlator *c, json_t *arr)
+{
+	if (!c->cfg.redactor || !json_is_array(arr))
+		return;
+	c->redactions += redact_json(c->cfg.redactor, arr);
+}
+
+static const char *const INFO_KEYS[] = {"name", "version", "title", "websiteUrl", NULL};
+
 void event_emit(struct correlator *c, json_t *ev)
 {
+	/* the last line of defence: free text an outsider chose */
+	json_t *session = json_object_get(ev, "session");
+	static const char *const SESSION_KEYS[] = {"server_command", "host", NULL};
+	redact_strings_in(c, session, SESSION_KEYS);
+	redact_strings_in(c, json_object_get(session, "client"), INFO_KEYS);
+	redact_strings_in(c, json_object_get(session, "server"), INFO_KEYS);
+	static const char *const CALL_KEYS[] = {"tool", "target", NULL};
+	redact_strings_in(c, json_object_get(ev, "call"), CALL_KEYS);
+	redact_member(c, json_object_get(json_object_get(ev, "call"), "error"), "message");
+	redact_member(c, json_object_get(json_object_get(ev, "request"), "error"), "message");
+	redact_strings_in(c, json_object_get(ev, "request"), CALL_KEYS);
+	static const char *const TASK_KEYS[] = {"status_message", NULL};
+	redact_strings_in(c, json_object_get(ev, "task"), TASK_KEYS);
+	static const char *const EL_KEYS[] = {"url", NULL};
+	redact_strings_in(c, json_object_get(ev, "elicitation"), EL_KEYS);
+	redact_array(c, json_object_get(json_object_get(ev, "roots"), "uris"));
+	static const char *const HTTP_KEYS[] = {"error", NULL};
+	redact_strings_in(c, json_object_get(ev, "http"), HTTP_KEYS);
+	json_object_set_new(ev, "redactions", json_integer(c->redactions));
+	c->redactions = 0;
 	c->stats.events++;
 	c->emit(c->emit_ctx, ev);
 }
@@ -121,7 +180,11 @@ void emit_tool_call(struct correlator *c, struct call *call, const char *outcome
 	json_object_set_new(o, "request_seq", json_integer((json_int_t)call->seq));
 	json_object_set_new(o, "progress_notifications", json_integer((json_int_t)call->progress));
 	json_object_set_new(o, "task_augmented", json_boolean(call->task_augmented));
-	if (call->args_bytes >= 0)
+	if (call->arguments) {
+		json_object_set(o, "arguments", call->arguments);
+		c->redactions += (unsigned)json_integer_value(
+			json_object_get(call->arguments, "redactions"));
+	} else if (call->args_bytes >= 0)
 		json_object_set_new(o, "arguments",
 				    json_pack("{s:s, s:I}", "sha256", call->args_sha256, "bytes",
 					      (json_int_t)call->args_bytes));

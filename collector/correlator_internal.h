@@ -64,6 +64,7 @@ struct call {
 	char *related_task;
 	char *traceparent;
 	char args_sha256[65];
+	json_t *arguments;	  /* redacted, capped copy with digest (redact_arguments) */
 	int64_t args_bytes;	  /* -1: no arguments */
 	json_t *params_summary;	  /* cold-path details (sampling, elicitation) */
 	json_t *identity;	  /* of the request (a reference) */
@@ -100,6 +101,7 @@ struct correlator {
 	size_t pending_count;
 	int64_t now_ns, last_sweep_ns;
 	json_t *cur_identity; /* identity of the observation being handled (borrowed) */
+	unsigned redactions;  /* in the event being built */
 	struct strbuf kbuf;   /* scratch for scoped message keys */
 	struct correlator_stats stats;
 };

@@ -1,6 +1,7 @@
 /* mcptrail: the command-line entry point. Subcommands are listed in CONTRACT.md. */
 #include "collector/demo.h"
 #include "collector/importer.h"
+#include "collector/redact.h"
 #include "collector/tap_http.h"
 #include "collector/tap_stdio.h"
 #include "collector/util.h"
@@ -38,6 +39,9 @@ static int import_main(int argc, char **argv)
 	size_t ninputs = 0;
 	int rc = 2;
 	struct sink *sinks[MAX_SINKS] = {0};
+	struct redact_rule_spec rules[64];
+	size_t nrules = 0;
+	struct redactor *redactor = NULL;
 	if (!inputs)
 		return 2;
 	for (int i = 0; i < argc; i++) {
@@ -56,11 +60,37 @@ static int import_main(int argc, char **argv)
 			sink_uris[nsinks++] = argv[++i];
 		} else if (strcmp(a, "--format") == 0 && has_value) {
 			opt.format = argv[++i];
-			if (strcmp(opt.format, "auto") != 0 && strcmp(opt.format, "tap") != 0) {
+			if (strcmp(opt.format, "auto") != 0 && strcmp(opt.format, "tap") != 0 &&
+			    strcmp(opt.format, "har") != 0 && strcmp(opt.format, "envoy") != 0) {
 				fprintf(stderr,
-					"mcptrail import: --format: expected auto or tap, got "
-					"'%s'\n",
+					"mcptrail import: --format: expected auto, tap, har or "
+					"envoy, "
+					"got '%s'\n",
 					opt.format);
+				goto out;
+			}
+		} else if (strcmp(a, "--fingerprint-key") == 0 && has_value) {
+			opt.fingerprint_key = argv[++i];
+		} else if (strcmp(a, "--jwks") == 0 && has_value) {
+			opt.jwks = argv[++i];
+		} else if (strcmp(a, "--redact-rule") == 0 && has_value) {
+			/* NAME=PCRE2 pattern, in addition to the built-in rules */
+			char *spec = argv[++i];
+			char *eq = strchr(spec, '=');
+			if (!eq || eq == spec || nrules == sizeof(rules) / sizeof(rules[0])) {
+				fprintf(stderr,
+					"mcptrail import: --redact-rule: expected NAME=PATTERN (at "
+					"most "
+					"64), got '%s'\n",
+					spec);
+				goto out;
+			}
+			*eq = '\0';
+			rules[nrules++] = (struct redact_rule_spec){spec, eq + 1, NULL};
+		} else if (strcmp(a, "--arguments-cap") == 0 && has_value) {
+			if (!parse_size(argv[++i], &opt.correlator.arguments_cap)) {
+				fprintf(stderr,
+					"mcptrail import: --arguments-cap: expected a size\n");
 				goto out;
 			}
 		} else if (strcmp(a, "--encode") == 0 && has_value) {
@@ -87,14 +117,21 @@ static int import_main(int argc, char **argv)
 			}
 			opt.correlator.request_timeout_ns = (int64_t)(sec * 1e9);
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			printf("usage: mcptrail import [--format auto|tap] [-o FILE] [--sink "
-			       "URI]...\n"
-			       "                       [--max-line BYTES] [--request-timeout SEC] "
+			printf("usage: mcptrail import [--format auto|tap|har|envoy] [-o FILE]\n"
+			       "         [--sink URI]... [--max-line BYTES] [--request-timeout "
+			       "SEC]\n"
+			       "         [--fingerprint-key FILE] [--jwks FILE]\n"
+			       "         [--redact-rule NAME=PCRE2]... [--arguments-cap BYTES] "
 			       "INPUT...\n"
-			       "  Reads tap records (INPUT '-' is stdin), correlates them and "
-			       "writes\n"
-			       "  normalized events (JSON lines) to FILE, each sink, or stdout.\n"
-			       "  Sinks: file:PATH or a plain path.\n");
+			       "  Reads tap records, HAR 1.2 files or Envoy HTTP tap traces (INPUT "
+			       "'-'\n"
+			       "  is stdin), correlates them and writes normalized events (JSON "
+			       "lines)\n"
+			       "  to FILE, each sink, or stdout. Sinks: file:PATH or a plain "
+			       "path.\n"
+			       "  Tool arguments leave as a SHA-256 and a redacted copy capped at\n"
+			       "  --arguments-cap (default 4K); built-in redaction rules plus "
+			       "yours.\n");
 			rc = 0;
 			goto out;
 		} else if (a[0] == '-' && a[1] != '\0') {
@@ -108,6 +145,13 @@ static int import_main(int argc, char **argv)
 		fprintf(stderr, "mcptrail import: no INPUT given (use '-' for standard input)\n");
 		goto out;
 	}
+	char rerr[512];
+	redactor = redactor_new(rules, nrules, rerr, sizeof(rerr));
+	if (!redactor) {
+		fprintf(stderr, "mcptrail import: %s\n", rerr);
+		goto out;
+	}
+	opt.correlator.redactor = redactor;
 	if (nsinks == 0)
 		sink_uris[nsinks++] = "-";
 	for (size_t i = 0; i < nsinks; i++) {
@@ -143,6 +187,7 @@ out:
 	for (size_t i = 0; i < MAX_SINKS; i++)
 		if (sinks[i])
 			sink_close(sinks[i]);
+	redactor_free(redactor);
 	free(inputs);
 	return rc;
 }
