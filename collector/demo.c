@@ -4,6 +4,7 @@
 #include "collector/demo.h"
 
 #include "collector/importer.h"
+#include "collector/redact.h"
 #include "sinks/sink.h"
 
 #include <jansson.h>
@@ -159,6 +160,13 @@ int demo_main(int argc, char **argv)
 			    json_object(), json_object(), json_object()};
 	struct import_options opt;
 	import_options_defaults(&opt);
+	struct redactor *redactor = redactor_new(NULL, 0, err, sizeof(err));
+	if (!redactor) {
+		fprintf(stderr, "mcptrail demo: %s\n", err);
+		sink_close(sink);
+		return 2;
+	}
+	opt.correlator.redactor = redactor;
 	opt.sinks = &sink;
 	opt.nsinks = 1;
 	opt.observer = observe;
@@ -172,6 +180,7 @@ int demo_main(int argc, char **argv)
 		print_summary(&s, out, &st);
 	else
 		fprintf(stderr, "mcptrail demo: import failed (%d)\n", rc);
+	redactor_free(redactor);
 	json_decref(s.sessions);
 	json_decref(s.calls);
 	json_decref(s.tasks);
