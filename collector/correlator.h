@@ -24,9 +24,9 @@ struct correlator_config {
 	 * emitted as a digest only */
 	const struct redactor *redactor;
 	size_t arguments_cap;
-		/* bytes of redacted arguments kept per call (4096) */ /* bound on open requests;
-									  the oldest become
-									  no_response */
+	/* bytes of redacted arguments kept per call (4096) */ /* bound on open requests;
+								  the oldest become
+								  no_response */
 };
 
 struct correlator_stats {

@@ -9,6 +9,7 @@
 #include "collector/importer_internal.h"
 
 #include "collector/correlator.h"
+#include "collector/event.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -105,6 +106,66 @@ static json_t *copy_member(json_t *from, const char *key)
 {
 	json_t *v = json_object_get(from, key);
 	return v ? json_deep_copy(v) : json_null();
+}
+
+/* A finding from the input side (the importer, not the correlator, fetched the document). */
+static void client_metadata_finding(struct importer *imp, const char *kind, const char *severity,
+				    const char *summary, json_t *doc, json_t *identity)
+{
+	char seed[600];
+	snprintf(seed, sizeof(seed), "finding|%s|%s|%s", kind,
+		 json_string_value(json_object_get(doc, "url")),
+		 json_string_value(json_object_get(doc, "sha256"))
+			 ? json_string_value(json_object_get(doc, "sha256"))
+			 : "-");
+	json_t *ev = event_envelope("finding", imp->last_time_ns, seed);
+	json_t *f = json_pack("{s:s, s:s, s:s}", "kind", kind, "severity", severity, "summary",
+			      summary);
+	json_object_set(f, "client_metadata", doc);
+	json_object_set_new(ev, "finding", f);
+	json_object_set(ev, "identity", identity);
+	json_object_set_new(ev, "redactions", json_integer(0));
+	import_emit(imp, ev);
+}
+
+/* The client's metadata document (CIMD), when fetching is on: its status is part of the
+ * identity; an invalid or changed document is a finding. */
+static void attach_client_metadata(struct importer *imp, json_t *id)
+{
+	const char *url = json_string_value(json_object_get(id, "client_id"));
+	if (!imp->opt->cimd.enabled || !url ||
+	    !json_is_true(json_object_get(id, "client_id_is_cimd")))
+		return;
+	if (!imp->cimd && !(imp->cimd = cimd_cache_new(&imp->opt->cimd)))
+		return;
+	json_t *doc = cimd_lookup(imp->cimd, url, imp->last_time_ns / 1000000000LL);
+	if (!doc)
+		return;
+	if (json_object_get(id, "client_metadata") &&
+	    !json_is_true(json_object_get(doc, "fetched"))) {
+		json_decref(doc); /* the cached answer: nothing new */
+		return;
+	}
+	json_t *summary = json_object();
+	static const char *const keys[] = {"status", "sha256", "client_name", "problems", "detail"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(doc, keys[i]);
+		if (v)
+			json_object_set(summary, keys[i], v);
+	}
+	json_object_set_new(id, "client_metadata", summary);
+	const char *status = json_string_value(json_object_get(doc, "status"));
+	if (json_is_true(json_object_get(doc, "changed")))
+		client_metadata_finding(imp, "client_metadata_changed", "medium",
+					"the client metadata document behind a client_id changed",
+					doc, id);
+	if (status && strcmp(status, "invalid") == 0)
+		client_metadata_finding(
+			imp, "client_metadata_invalid", "high",
+			"a client metadata document breaks the CIMD rules (client_id "
+			"mismatch or secret-based authentication)",
+			doc, id);
+	json_decref(doc);
 }
 
 /* The event form of a decoded token (collector/jwt.h token_identity_to_json): who, for which
@@ -265,6 +326,8 @@ static void on_request(struct importer *imp, const struct tap_record *rec, const
 	x->protocol_version = dup_or_null(header(headers, "mcp-protocol-version"));
 	x->traceparent = dup_or_null(header(headers, "traceparent"));
 	x->identity = identity_from_auth(imp, json_object_get(root, "auth"));
+	if (x->identity)
+		attach_client_metadata(imp, x->identity); /* cached per URL for the cache TTL */
 	x->seq = rec->seq;
 	x->ts_ns = rec->ts_ns;
 	snprintf(x->scope, sizeof(x->scope), "x%llu", (unsigned long long)rec->exchange);

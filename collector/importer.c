@@ -27,6 +27,7 @@ void import_options_defaults(struct import_options *opt)
 	opt->max_line = 48u << 20;
 	opt->bad_line_events_per_file = 100;
 	opt->max_capture = 512u << 20;
+	cimd_config_defaults(&opt->cimd);
 	correlator_config_defaults(&opt->correlator);
 }
 
@@ -85,6 +86,11 @@ static void take_event(void *ctx, json_t *ev)
 	json_decref(ev);
 	if (imp->batch.len >= BATCH_BYTES)
 		flush_batch(imp);
+}
+
+void import_emit(struct importer *imp, json_t *event_take)
+{
+	take_event(imp, event_take);
 }
 
 /* ---- bad input ---- */
@@ -633,6 +639,7 @@ static int importer_finish(struct importer *imp)
 	correlator_free(imp->correlator);
 	import_http_free(imp);
 	token_cache_free(imp->tokens);
+	cimd_cache_free(imp->cimd);
 	jwt_keyring_free(imp->keys);
 	json_scanner_free(imp->record_scanner);
 	json_scanner_free(imp->message_scanner);

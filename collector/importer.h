@@ -3,6 +3,7 @@
 #ifndef MCPTRAIL_IMPORTER_H
 #define MCPTRAIL_IMPORTER_H
 
+#include "collector/cimd.h"
 #include "collector/correlator.h"
 #include "sinks/sink.h"
 
@@ -24,6 +25,7 @@ struct import_options {
 	size_t max_capture; /* largest whole-document capture (HAR, Envoy) read (512 MiB) */
 	const char *fingerprint_key;	   /* for captures holding raw tokens (default
 					    * $MCPTRAIL_STATE_DIR/fingerprint.key or ./fingerprint.key) */
+	struct cimd_config cimd;	   /* client metadata document fetch (off by default) */
 	const char *jwks;		   /* verify their JWTs against this JWKS file */
 	size_t max_line;		   /* longest input line read whole (default 48 MiB) */
 	unsigned bad_line_events_per_file; /* in-band events per file before only counting (100) */

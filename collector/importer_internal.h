@@ -38,12 +38,16 @@ struct importer {
 	unsigned char fp_key[32];	/* for captures that hold raw tokens */
 	struct token_cache *tokens;
 	struct jwt_keyring *keys;
+	struct cimd_cache *cimd; /* client metadata documents, when fetching is on */
 };
 
 /* Scans the record's payload (msg or b64) and hands the message, or an invalid-frame
  * observation, to the correlator. o is a template: kind, stream, dir, seq, time and HTTP
  * context are taken from it. */
 void import_observe_payload(struct importer *imp, const struct tap_record *rec, struct obs o);
+
+/* Hands an event (owned) to the sinks, like the correlator's. */
+void import_emit(struct importer *imp, json_t *event_take);
 
 /* import_http.c: records of `mcptrail tap-http` (and of converted HAR / Envoy captures). */
 void import_http_start(struct importer *imp, const struct tap_record *rec, const char *line,

@@ -29,6 +29,25 @@ static void usage(FILE *f)
 		"Not in this version yet: collect, blast-radius, timeline, verify.\n");
 }
 
+static void import_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mcptrail import [--format auto|tap|har|envoy] [-o FILE] [--sink URI]...\n"
+		"         [--max-line BYTES] [--request-timeout SEC]\n"
+		"         [--fingerprint-key FILE] [--jwks FILE]\n"
+		"         [--redact-rule NAME=PCRE2]... [--arguments-cap BYTES]\n"
+		"         [--cimd-fetch --cimd-allow HOST... [--cimd-allow-private] [--cimd-ca "
+		"PEM]]\n"
+		"         INPUT...\n"
+		"  Reads tap records, HAR 1.2 files or Envoy HTTP tap traces (INPUT '-' is\n"
+		"  stdin), correlates them and writes normalized events (JSON lines) to FILE,\n"
+		"  each sink, or stdout. Sinks: file:PATH or a plain path.\n"
+		"  Tool arguments leave as a SHA-256 and a redacted copy capped at\n"
+		"  --arguments-cap (default 4K): built-in redaction rules plus yours.\n"
+		"  --cimd-fetch fetches (off by default) and validates the client metadata\n"
+		"  document of https client_ids on allowlisted hosts.\n");
+}
+
 static int import_main(int argc, char **argv)
 {
 	struct import_options opt;
@@ -42,6 +61,8 @@ static int import_main(int argc, char **argv)
 	struct redact_rule_spec rules[64];
 	size_t nrules = 0;
 	struct redactor *redactor = NULL;
+	const char *allow[64];
+	size_t nallow = 0;
 	if (!inputs)
 		return 2;
 	for (int i = 0; i < argc; i++) {
@@ -71,6 +92,18 @@ static int import_main(int argc, char **argv)
 			}
 		} else if (strcmp(a, "--fingerprint-key") == 0 && has_value) {
 			opt.fingerprint_key = argv[++i];
+		} else if (strcmp(a, "--cimd-fetch") == 0) {
+			opt.cimd.enabled = true;
+		} else if (strcmp(a, "--cimd-allow-private") == 0) {
+			opt.cimd.allow_private = true;
+		} else if (strcmp(a, "--cimd-allow") == 0 && has_value) {
+			if (nallow == sizeof(allow) / sizeof(allow[0])) {
+				fprintf(stderr, "mcptrail import: at most 64 --cimd-allow hosts\n");
+				goto out;
+			}
+			allow[nallow++] = argv[++i];
+		} else if (strcmp(a, "--cimd-ca") == 0 && has_value) {
+			opt.cimd.ca_file = argv[++i];
 		} else if (strcmp(a, "--jwks") == 0 && has_value) {
 			opt.jwks = argv[++i];
 		} else if (strcmp(a, "--redact-rule") == 0 && has_value) {
@@ -117,21 +150,7 @@ static int import_main(int argc, char **argv)
 			}
 			opt.correlator.request_timeout_ns = (int64_t)(sec * 1e9);
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			printf("usage: mcptrail import [--format auto|tap|har|envoy] [-o FILE]\n"
-			       "         [--sink URI]... [--max-line BYTES] [--request-timeout "
-			       "SEC]\n"
-			       "         [--fingerprint-key FILE] [--jwks FILE]\n"
-			       "         [--redact-rule NAME=PCRE2]... [--arguments-cap BYTES] "
-			       "INPUT...\n"
-			       "  Reads tap records, HAR 1.2 files or Envoy HTTP tap traces (INPUT "
-			       "'-'\n"
-			       "  is stdin), correlates them and writes normalized events (JSON "
-			       "lines)\n"
-			       "  to FILE, each sink, or stdout. Sinks: file:PATH or a plain "
-			       "path.\n"
-			       "  Tool arguments leave as a SHA-256 and a redacted copy capped at\n"
-			       "  --arguments-cap (default 4K); built-in redaction rules plus "
-			       "yours.\n");
+			import_usage(stdout);
 			rc = 0;
 			goto out;
 		} else if (a[0] == '-' && a[1] != '\0') {
@@ -145,6 +164,8 @@ static int import_main(int argc, char **argv)
 		fprintf(stderr, "mcptrail import: no INPUT given (use '-' for standard input)\n");
 		goto out;
 	}
+	opt.cimd.allow_hosts = allow;
+	opt.cimd.nallow = nallow;
 	char rerr[512];
 	redactor = redactor_new(rules, nrules, rerr, sizeof(rerr));
 	if (!redactor) {

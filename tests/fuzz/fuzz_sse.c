@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sse_parser p;
 	sse_parser_init(&p, cap);
 	for (size_t off = 0; off < len; off += piece)
-		sse_parser_feed(&p, in + off, len - off < piece ? len - off : piece, on_event, &pieces);
+		sse_parser_feed(&p, in + off, len - off < piece ? len - off : piece, on_event,
+				&pieces);
 	sse_parser_finish(&p);
 
 	sse_parser_init(&p, cap);
