@@ -591,6 +591,9 @@ static void file_summary(struct importer *imp, bool readable)
 	json_object_set_new(o, "bad_lines", json_integer((json_int_t)imp->file_bad));
 	json_object_set_new(o, "bad_line_events_suppressed",
 			    json_integer((json_int_t)imp->file_suppressed));
+	json_object_set_new(
+		o, "sse_replayed",
+		json_integer((json_int_t)(imp->stats->replayed_events - imp->file_replayed_base)));
 	json_object_set_new(ev, "ingest", o);
 	take_event(imp, ev);
 }
@@ -601,6 +604,7 @@ static void begin_file(struct importer *imp, const char *name)
 	imp->file_lines = imp->file_records = imp->file_bad = imp->file_suppressed = 0;
 	imp->file_bytes = 0;
 	imp->converted_from = NULL;
+	imp->file_replayed_base = imp->stats->replayed_events;
 	imp->stats->files++;
 }
 

@@ -34,6 +34,7 @@ struct importer {
 	struct hashmap *http_taps;	/* tap stream → struct http_tap */
 	struct hashmap *sse_seen;	/* stream | event id → (void *)1: replay detection */
 	struct hashmap *identities;	/* token fingerprint → identity object */
+	uint64_t file_replayed_base;	/* stats->replayed_events when this input began */
 	const char *converted_from;	/* "har", "envoy_tap" when the input was converted */
 	unsigned char fp_key[32];	/* for captures that hold raw tokens */
 	struct token_cache *tokens;

@@ -391,7 +391,16 @@ static void on_upstream_done(struct evhttp_request *up, void *arg)
 	if (!ex->reply_started) {
 		/* no header callback ran: answer with what we have */
 		ex->status = evhttp_request_get_response_code(up);
-		evhttp_send_reply(ex->client_req, ex->status ? ex->status : 502, "OK", NULL);
+		if (ex->status == 0) {
+			/* libevent gave up connecting (refused, unreachable) */
+			ex->status = 502;
+			ex->t->upstream_errors++;
+			evhttp_send_error(ex->client_req, 502, "upstream unreachable");
+			record_end(ex, "upstream_error", "upstream unreachable");
+			exchange_free(ex, true);
+			return;
+		}
+		evhttp_send_reply(ex->client_req, ex->status, "OK", NULL);
 	} else {
 		evhttp_send_reply_end(ex->client_req);
 	}

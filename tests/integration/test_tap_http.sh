@@ -31,12 +31,16 @@ node "$PEERS/drive_http.mjs" "http://127.0.0.1:$tap_port/mcp" "$(cat alice.jwt)"
 	>drive.json 2>drive.err || { cat drive.err drive.json tap.err >&2; fail "SDK HTTP driver failed"; }
 
 # an unreachable upstream answers 502 and is recorded
-"$MCPTRAIL" tap-http --listen 127.0.0.1:0 --upstream http://127.0.0.1:1/mcp --out dead.jsonl \
+dead_port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$MCPTRAIL" tap-http --listen 127.0.0.1:$dead_port --upstream http://127.0.0.1:1/mcp --out dead.jsonl \
 	--fingerprint-key fp.key 2>/dev/null &
 dead=$!
+for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:$dead_port/mcp && break; sleep 0.1; done
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+	-d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}' http://127.0.0.1:$dead_port/mcp)
+[ "$code" = 502 ] || fail "unreachable upstream answered $code, expected 502"
 kill -TERM $tap
 wait $tap || fail "tap-http did not exit 0 on SIGTERM"
-kill $dead 2>/dev/null || true
 [ "$(stat -c %a rec.jsonl)" = 600 ] || fail "record file is not 0600"
 for tok in alice.jwt agent.jwt; do
 	sig=$(cut -d. -f3 <$tok)
@@ -109,5 +113,58 @@ check(len(agent_end) == 1, "agent session ended by DELETE")
 print(f"ok: {len(calls)} calls over HTTP, alice {len(alice)}, agent {len(agent)}")
 PY
 
-"$MCPTRAIL" import -o dead-events.jsonl dead.jsonl 2>/dev/null || true
+kill -TERM $dead 2>/dev/null || true
+wait $dead || true
+grep -q '"outcome":"upstream_error"' dead.jsonl || fail "the 502 was not recorded"
+"$MCPTRAIL" import -o dead-events.jsonl dead.jsonl 2>/dev/null || fail "import of the 502 capture"
+grep -q '"type":"mcp.http_error"' dead-events.jsonl || fail "no mcp.http_error for the 502"
+grep -q '"outcome":"no_response"' dead-events.jsonl || fail "the call that met a 502 is not no_response"
+
+# SSE events replayed after a Last-Event-ID resumption count once: replay every sse_event of the
+# capture in a second exchange (a GET with Last-Event-ID) and import again
+$PY - rec.jsonl replayed.jsonl <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+out = [r for r in recs if r["kind"] != "end"]
+sse = [r for r in recs if r["kind"] == "sse_event" and r.get("event_id")]
+first = next(r for r in recs if r["kind"] == "http_request" and r["headers"].get("mcp-session-id") and r["method"] == "POST")
+seq, ts, x = 10**6, recs[-1]["ts"], 10**6
+req = dict(first, exchange=x, seq=seq, ts=ts, method="GET", len=0)
+req.pop("msg", None); req.pop("b64", None)
+req["headers"] = dict(first["headers"], **{"last-event-id": sse[0]["event_id"]})
+out.append(req)
+out.append({"mcptrail_tap": 1, "stream": first["stream"], "seq": seq + 1, "ts": ts, "kind": "http_response", "dir": "s2c",
+            "exchange": x, "status": 200, "headers": {"content-type": "text/event-stream"}})
+for i, e in enumerate(sse):
+    out.append(dict(e, exchange=x, seq=seq + 2 + i, ts=ts))
+out.append({"mcptrail_tap": 1, "stream": first["stream"], "seq": seq + 2 + len(sse), "ts": ts, "kind": "http_end", "dir": "s2c",
+            "exchange": x, "outcome": "complete", "status": 200, "bytes_in": 0, "bytes_out": 0, "duration_ms": 1})
+out.append(recs[-1])
+with open(sys.argv[2], "w") as f:
+    for r in out:
+        f.write(json.dumps(r, separators=(",", ":")) + "\n")
+PY
+"$MCPTRAIL" import -o replayed-events.jsonl replayed.jsonl 2>/dev/null || fail "import of the replayed capture"
+for f in events.jsonl replayed-events.jsonl; do
+	grep '"type":"mcp.tool_call"' $f | $PY -c 'import json,sys; print(sorted((e["call"]["rpc_id"], e["call"]["outcome"], e["call"]["attempts"]) for e in map(json.loads, sys.stdin)))'
+done >calls.txt
+[ "$(sed -n 1p calls.txt)" = "$(sed -n 2p calls.txt)" ] || { cat calls.txt; fail "replayed SSE events changed the calls"; }
+$PY - replayed.jsonl events.jsonl replayed-events.jsonl <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+session = {r["exchange"]: r["headers"].get("mcp-session-id") for r in recs if r["kind"] == "http_request"}
+resp_session = {r["exchange"]: r["headers"].get("mcp-session-id") for r in recs if r["kind"] == "http_response"}
+seen, expected = set(), 0
+for r in recs:
+    if r["kind"] != "sse_event" or not r.get("event_id") or not r.get("len"):
+        continue
+    key = (session.get(r["exchange"]) or resp_session.get(r["exchange"]), r["event_id"])
+    expected += key in seen
+    seen.add(key)
+summ = lambda p: [json.loads(l) for l in open(p) if '"ingest.summary"' in l][0]["ingest"]
+check = lambda c, m: c or sys.exit("FAIL: " + m)
+check(summ(sys.argv[2])["sse_replayed"] == 0, "replays counted in the original capture")
+got = summ(sys.argv[3])["sse_replayed"]
+check(expected > 0 and got == expected, f"{got} replays counted, {expected} replayed")
+PY
 echo "PASS"
