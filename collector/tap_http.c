@@ -216,13 +216,11 @@ static void exchange_free(struct exchange *ex, bool upstream_failed)
 		return;
 	if (ex->client_conn)
 		evhttp_connection_set_closecb(ex->client_conn, NULL, NULL);
-	if (ex->up_conn) {
-		if (upstream_failed)
-			event_base_once(ex->t->base, -1, EV_TIMEOUT, free_connection_later,
-					ex->up_conn, NULL);
-		else
-			evhttp_connection_free_on_completion(ex->up_conn);
-	}
+	(void)upstream_failed;
+	/* Never from inside libevent's callbacks, and never by libevent's autofree too: its
+	 * failure paths differ between versions. The loop frees it right after this callback. */
+	if (ex->up_conn)
+		event_base_once(ex->t->base, -1, EV_TIMEOUT, free_connection_later, ex->up_conn, NULL);
 	sse_parser_free(&ex->sse);
 	strbuf_free(&ex->body);
 	free(ex);
@@ -274,6 +272,11 @@ static void client_closed(struct evhttp_connection *conn, void *arg)
 	ex->t->client_aborts++;
 	finish_body_record(ex);
 	record_end(ex, "client_closed", NULL);
+	/* libevent detaches a request the user has not finished from a failed connection and
+	 * leaves it to us: ending the reply on a detached request frees it */
+	if (evhttp_request_get_connection(ex->client_req) == NULL)
+		evhttp_send_reply_end(ex->client_req);
+	ex->client_req = NULL;
 	/* stop the upstream side too; the error callback (cancelled) frees the exchange */
 	if (ex->up_req)
 		evhttp_cancel_request(ex->up_req);
@@ -524,6 +527,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	snprintf(host, sizeof(host), "%s:%d", t->up_host, t->up_port);
 	evhttp_add_header(out, "Host", host);
 	evhttp_add_header(out, "X-Forwarded-For", peer ? peer : "unknown");
+	/* one upstream connection per exchange: closed after it, so libevent frees it */
+	evhttp_add_header(out, "Connection", "close");
 	if (body_len)
 		evbuffer_add_buffer(evhttp_request_get_output_buffer(ex->up_req), body);
 	evhttp_connection_set_closecb(conn, client_closed, ex);
@@ -785,6 +790,12 @@ int tap_http_main(int argc, char **argv)
 		listen, upstream, out_path);
 	event_base_dispatch(t.base);
 	rc = 0;
+	/* close the client connections: exchanges still streaming are recorded as client_closed,
+	 * their upstream requests cancelled; then let the loop run the frees that scheduled */
+	evhttp_free(t.http);
+	t.http = NULL;
+	for (int i = 0; i < 3; i++)
+		event_base_loop(t.base, EVLOOP_NONBLOCK);
 	fprintf(stderr,
 		"mcptrail tap-http: %llu exchanges, %llu upstream errors, %llu rejected, %llu "
 		"client "
