@@ -220,7 +220,8 @@ static void exchange_free(struct exchange *ex, bool upstream_failed)
 	/* Never from inside libevent's callbacks, and never by libevent's autofree too: its
 	 * failure paths differ between versions. The loop frees it right after this callback. */
 	if (ex->up_conn)
-		event_base_once(ex->t->base, -1, EV_TIMEOUT, free_connection_later, ex->up_conn, NULL);
+		event_base_once(ex->t->base, -1, EV_TIMEOUT, free_connection_later, ex->up_conn,
+				NULL);
 	sse_parser_free(&ex->sse);
 	strbuf_free(&ex->body);
 	free(ex);
