@@ -33,22 +33,37 @@ void import_options_defaults(struct import_options *opt)
 
 /* ---- events out ---- */
 
-static int append_cb(const char *buffer, size_t size, void *data)
-{
-	return strbuf_append(data, buffer, size) ? 0 : -1;
-}
+#define BATCH_EVENTS 1024
 
+/* Hands the batch to every sink, each in its own encoding, retrying transient failures. */
 static void flush_batch(struct importer *imp)
 {
-	if (imp->batch.len == 0)
+	if (imp->nbatch == 0)
 		return;
-	for (size_t i = 0; i < imp->opt->nsinks; i++) {
+	struct sink_record *recs = calloc(imp->nbatch, sizeof(*recs));
+	size_t *offsets = calloc(imp->nbatch, sizeof(*offsets));
+	for (size_t i = 0; recs && offsets && i < imp->opt->nsinks; i++) {
+		struct sink *sk = imp->opt->sinks[i];
 		if (imp->sink_failed[i])
 			continue;
+		strbuf_reset(&imp->encoded);
+		size_t n = 0;
+		for (size_t e = 0; e < imp->nbatch; e++) {
+			size_t mark = imp->encoded.len;
+			if (encode_event(sk->encoding, imp->batch_events[e], &imp->encoded) != 0) {
+				imp->stats->unencodable_events++;
+				continue;
+			}
+			recs[n].event = imp->batch_events[e];
+			offsets[n] = mark;
+			recs[n].len = imp->encoded.len - mark;
+			n++;
+		}
+		for (size_t k = 0; k < n; k++)
+			recs[k].payload = imp->encoded.data + offsets[k];
 		enum sink_result r = SINK_ERROR;
 		for (int attempt = 0; attempt < 5; attempt++) {
-			r = sink_write_batch(imp->opt->sinks[i], imp->batch.data, imp->batch.len,
-					     imp->batch_count);
+			r = sink_write_batch(sk, recs, n);
 			if (r != SINK_RETRY && r != SINK_NOT_CONNECTED)
 				break;
 			struct timespec ts = {0, 100000000L << (attempt < 3 ? attempt : 3)};
@@ -57,13 +72,17 @@ static void flush_batch(struct importer *imp)
 		if (r != SINK_OK && r != SINK_QUEUED) {
 			imp->sink_failed[i] = true;
 			imp->stats->sink_failures++;
-			fprintf(stderr, "mcptrail import: sink %s failed (%s): %s\n",
-				imp->opt->sinks[i]->uri, sink_result_name(r),
-				imp->opt->sinks[i]->last_error);
+			fprintf(stderr, "mcptrail import: sink %s failed (%s): %s\n", sk->uri,
+				sink_result_name(r), sk->last_error);
 		}
 	}
-	strbuf_reset(&imp->batch);
-	imp->batch_count = 0;
+	free(recs);
+	free(offsets);
+	for (size_t e = 0; e < imp->nbatch; e++)
+		json_decref(imp->batch_events[e]);
+	imp->nbatch = 0;
+	if (imp->encoded.cap > (8u << 20))
+		strbuf_free(&imp->encoded);
 }
 
 static void take_event(void *ctx, json_t *ev)
@@ -71,20 +90,9 @@ static void take_event(void *ctx, json_t *ev)
 	struct importer *imp = ctx;
 	if (imp->opt->observer)
 		imp->opt->observer(imp->opt->observer_ctx, ev);
-	size_t mark = imp->batch.len;
-	if (json_dump_callback(ev, append_cb, &imp->batch, JSON_COMPACT) == 0 &&
-	    strbuf_append(&imp->batch, "\n", 1)) {
-		imp->batch_count++;
-		imp->stats->events++;
-	} else {
-		/* never leave half an event in the output */
-		imp->batch.len = mark;
-		if (imp->batch.data)
-			imp->batch.data[mark] = '\0';
-		imp->stats->unencodable_events++;
-	}
-	json_decref(ev);
-	if (imp->batch.len >= BATCH_BYTES)
+	imp->stats->events++;
+	imp->batch_events[imp->nbatch++] = ev; /* owned until the batch is written */
+	if (imp->nbatch == BATCH_EVENTS)
 		flush_batch(imp);
 }
 
@@ -619,7 +627,9 @@ static int importer_init(struct importer *imp, const struct import_options *opt,
 	imp->record_scanner = json_scanner_new();
 	imp->message_scanner = json_scanner_new();
 	imp->sink_failed = calloc(opt->nsinks + 1, sizeof(bool));
-	if (!imp->correlator || !imp->record_scanner || !imp->message_scanner || !imp->sink_failed)
+	imp->batch_events = calloc(BATCH_EVENTS, sizeof(*imp->batch_events));
+	if (!imp->correlator || !imp->record_scanner || !imp->message_scanner ||
+	    !imp->sink_failed || !imp->batch_events)
 		return -1;
 	return 0;
 }
@@ -647,7 +657,8 @@ static int importer_finish(struct importer *imp)
 	jwt_keyring_free(imp->keys);
 	json_scanner_free(imp->record_scanner);
 	json_scanner_free(imp->message_scanner);
-	strbuf_free(&imp->batch);
+	strbuf_free(&imp->encoded);
+	free(imp->batch_events);
 	strbuf_free(&imp->decoded);
 	free(imp->sink_failed);
 	return rc;

@@ -16,8 +16,9 @@ struct importer {
 	struct correlator *correlator;
 	json_scanner *record_scanner;
 	json_scanner *message_scanner;
-	struct strbuf batch;
-	size_t batch_count;
+	json_t **batch_events; /* events waiting for the sinks (owned) */
+	size_t nbatch;
+	struct strbuf encoded; /* a batch in one sink's encoding */
 	struct strbuf decoded; /* b64 frames */
 	bool *sink_failed;
 	int64_t last_time_ns; /* time for events about the input itself */

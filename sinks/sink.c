@@ -52,12 +52,13 @@ struct sink *sink_open(const char *uri, char *err, size_t errlen)
 	return s;
 }
 
-enum sink_result sink_write_batch(struct sink *s, const char *data, size_t len, size_t count)
+enum sink_result sink_write_batch(struct sink *s, const struct sink_record *recs, size_t n)
 {
-	enum sink_result r = s->ops->write_batch(s, data, len, count);
+	enum sink_result r = s->ops->write_batch(s, recs, n);
 	if (r == SINK_OK || r == SINK_QUEUED) {
-		s->events += count;
-		s->bytes += len;
+		s->events += n;
+		for (size_t i = 0; i < n; i++)
+			s->bytes += recs[i].len;
 	} else {
 		s->failed_batches++;
 	}

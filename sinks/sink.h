@@ -3,6 +3,9 @@
 #ifndef MCPTRAIL_SINK_H
 #define MCPTRAIL_SINK_H
 
+#include "sinks/encode.h"
+
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,12 +20,21 @@ enum sink_result {
 
 struct sink;
 
+/* One event handed to a sink: the event itself (borrowed: for keys, headers, structured data)
+ * and its payload in the sink's encoding (no trailing newline). */
+struct sink_record {
+	const json_t *event;
+	const char *payload;
+	size_t len;
+};
+
 struct sink_ops {
 	const char *scheme; /* "file" */
 	/* arg: the URI after "scheme:". Returns 0, or -1 with a message in err. */
 	int (*open)(struct sink *s, const char *arg, char *err, size_t errlen);
-	/* data: count complete JSON lines, len bytes. */
-	enum sink_result (*write_batch)(struct sink *s, const char *data, size_t len, size_t count);
+	/* n records, in order. A sink that acknowledges later returns SINK_QUEUED and settles
+	 * in flush(). */
+	enum sink_result (*write_batch)(struct sink *s, const struct sink_record *recs, size_t n);
 	enum sink_result (*flush)(struct sink *s);
 	void (*close)(struct sink *s);
 };
@@ -31,13 +43,14 @@ struct sink {
 	const struct sink_ops *ops;
 	void *state;
 	char *uri;
+	enum event_encoding encoding; /* json unless the URI or --encode says otherwise */
 	uint64_t events, bytes, failed_batches;
 	char last_error[256];
 };
 
 /* Opens a sink from a URI: "file:PATH", a plain path, or "-" for standard output. */
 struct sink *sink_open(const char *uri, char *err, size_t errlen);
-enum sink_result sink_write_batch(struct sink *s, const char *data, size_t len, size_t count);
+enum sink_result sink_write_batch(struct sink *s, const struct sink_record *recs, size_t n);
 enum sink_result sink_flush(struct sink *s);
 /* Flushes and closes; 0 when everything written was acknowledged. */
 int sink_close(struct sink *s);

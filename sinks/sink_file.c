@@ -3,6 +3,8 @@
  * are still an audit trail). "-" writes to standard output. */
 #include "sinks/sink.h"
 
+#include "collector/util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -15,6 +17,7 @@ struct file_state {
 	int fd;
 	bool owned;
 	bool sync_on_flush;
+	struct strbuf line_buf;
 };
 
 static int file_open(struct sink *s, const char *path, char *err, size_t errlen)
@@ -45,10 +48,20 @@ static int file_open(struct sink *s, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static enum sink_result file_write_batch(struct sink *s, const char *data, size_t len, size_t count)
+static enum sink_result file_write_batch(struct sink *s, const struct sink_record *recs, size_t n)
 {
-	(void)count;
 	struct file_state *st = s->state;
+	/* whole lines, one write() per batch */
+	strbuf_reset(&st->line_buf);
+	for (size_t i = 0; i < n; i++) {
+		if (!strbuf_append(&st->line_buf, recs[i].payload, recs[i].len) ||
+		    !strbuf_append(&st->line_buf, "\n", 1)) {
+			snprintf(s->last_error, sizeof(s->last_error), "out of memory");
+			return SINK_RETRY;
+		}
+	}
+	const char *data = st->line_buf.data;
+	size_t len = st->line_buf.len;
 	while (len > 0) {
 		ssize_t w = write(st->fd, data, len);
 		if (w < 0) {
@@ -61,6 +74,8 @@ static enum sink_result file_write_batch(struct sink *s, const char *data, size_
 		data += w;
 		len -= (size_t)w;
 	}
+	if (st->line_buf.cap > (8u << 20))
+		strbuf_free(&st->line_buf);
 	return SINK_OK;
 }
 
@@ -79,6 +94,8 @@ static void file_close(struct sink *s)
 	struct file_state *st = s->state;
 	if (st && st->owned)
 		close(st->fd);
+	if (st)
+		strbuf_free(&st->line_buf);
 	free(st);
 	s->state = NULL;
 }
