@@ -31,21 +31,22 @@ static void usage(FILE *f)
 
 static void import_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: mcptrail import [--format auto|tap|har|envoy] [-o FILE] [--sink URI]...\n"
-		"         [--max-line BYTES] [--request-timeout SEC]\n"
-		"         [--fingerprint-key FILE] [--jwks FILE]\n"
-		"         [--redact-rule NAME=PCRE2]... [--arguments-cap BYTES]\n"
-		"         [--cimd-fetch --cimd-allow HOST... [--cimd-allow-private] [--cimd-ca "
-		"PEM]]\n"
-		"         INPUT...\n"
-		"  Reads tap records, HAR 1.2 files or Envoy HTTP tap traces (INPUT '-' is\n"
-		"  stdin), correlates them and writes normalized events (JSON lines) to FILE,\n"
-		"  each sink, or stdout. Sinks: file:PATH or a plain path.\n"
-		"  Tool arguments leave as a SHA-256 and a redacted copy capped at\n"
-		"  --arguments-cap (default 4K): built-in redaction rules plus yours.\n"
-		"  --cimd-fetch fetches (off by default) and validates the client metadata\n"
-		"  document of https client_ids on allowlisted hosts.\n");
+	fprintf(f, "usage: mcptrail import [--format auto|tap|har|envoy] [--encode ENC] [-o FILE]\n"
+		   "         [--sink URI]... (ENC: json, ocsf, ecs, cef, leef; applies to the "
+		   "sinks after it)\n"
+		   "         [--max-line BYTES] [--request-timeout SEC]\n"
+		   "         [--fingerprint-key FILE] [--jwks FILE]\n"
+		   "         [--redact-rule NAME=PCRE2]... [--arguments-cap BYTES]\n"
+		   "         [--cimd-fetch --cimd-allow HOST... [--cimd-allow-private] [--cimd-ca "
+		   "PEM]]\n"
+		   "         INPUT...\n"
+		   "  Reads tap records, HAR 1.2 files or Envoy HTTP tap traces (INPUT '-' is\n"
+		   "  stdin), correlates them and writes normalized events (JSON lines) to FILE,\n"
+		   "  each sink, or stdout. Sinks: file:PATH or a plain path.\n"
+		   "  Tool arguments leave as a SHA-256 and a redacted copy capped at\n"
+		   "  --arguments-cap (default 4K): built-in redaction rules plus yours.\n"
+		   "  --cimd-fetch fetches (off by default) and validates the client metadata\n"
+		   "  document of https client_ids on allowlisted hosts.\n");
 }
 
 static int import_main(int argc, char **argv)
@@ -53,6 +54,8 @@ static int import_main(int argc, char **argv)
 	struct import_options opt;
 	import_options_defaults(&opt);
 	const char *sink_uris[MAX_SINKS];
+	enum event_encoding sink_encodings[MAX_SINKS];
+	enum event_encoding encoding = ENCODING_JSON;
 	size_t nsinks = 0;
 	char **inputs = calloc((size_t)argc + 1, sizeof(char *));
 	size_t ninputs = 0;
@@ -74,10 +77,12 @@ static int import_main(int argc, char **argv)
 			static char file_uri[MAX_SINKS][4096];
 			snprintf(file_uri[nsinks], sizeof(file_uri[nsinks]), "file:%s", argv[++i]);
 			sink_uris[nsinks] = file_uri[nsinks];
+			sink_encodings[nsinks] = encoding;
 			nsinks++;
 		} else if (strcmp(a, "--sink") == 0 && has_value) {
 			if (nsinks == MAX_SINKS)
 				goto too_many;
+			sink_encodings[nsinks] = encoding;
 			sink_uris[nsinks++] = argv[++i];
 		} else if (strcmp(a, "--format") == 0 && has_value) {
 			opt.format = argv[++i];
@@ -127,13 +132,17 @@ static int import_main(int argc, char **argv)
 				goto out;
 			}
 		} else if (strcmp(a, "--encode") == 0 && has_value) {
-			if (strcmp(argv[++i], "json") != 0) {
+			/* applies to the sinks that follow it (and to stdout when none is given) */
+			int enc = encoding_from_name(argv[++i]);
+			if (enc < 0) {
 				fprintf(stderr,
-					"mcptrail import: --encode: only json is available in this "
-					"version, got '%s'\n",
+					"mcptrail import: --encode: expected json, ocsf, ecs, cef "
+					"or "
+					"leef, got '%s'\n",
 					argv[i]);
 				goto out;
 			}
+			encoding = (enum event_encoding)enc;
 		} else if (strcmp(a, "--max-line") == 0 && has_value) {
 			if (!parse_size(argv[++i], &opt.max_line) || opt.max_line < 1024) {
 				fprintf(stderr,
@@ -173,11 +182,13 @@ static int import_main(int argc, char **argv)
 		goto out;
 	}
 	opt.correlator.redactor = redactor;
-	if (nsinks == 0)
+	if (nsinks == 0) {
+		sink_encodings[nsinks] = encoding;
 		sink_uris[nsinks++] = "-";
+	}
 	for (size_t i = 0; i < nsinks; i++) {
 		char err[512];
-		sinks[i] = sink_open(sink_uris[i], err, sizeof(err));
+		sinks[i] = sink_open_encoded(sink_uris[i], sink_encodings[i], err, sizeof(err));
 		if (!sinks[i]) {
 			fprintf(stderr, "mcptrail import: --sink %s\n", err);
 			goto out;

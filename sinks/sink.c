@@ -5,7 +5,8 @@
 #include <string.h>
 
 static const struct sink_ops *const registry[] = {
-	&sink_file_ops,
+	&sink_file_ops,	      &sink_kafka_ops,	    &sink_syslog_udp_ops,
+	&sink_syslog_tcp_ops, &sink_syslog_tls_ops,
 };
 
 const char *sink_result_name(enum sink_result r)
@@ -16,6 +17,12 @@ const char *sink_result_name(enum sink_result r)
 }
 
 struct sink *sink_open(const char *uri, char *err, size_t errlen)
+{
+	return sink_open_encoded(uri, ENCODING_JSON, err, errlen);
+}
+
+struct sink *sink_open_encoded(const char *uri, enum event_encoding encoding, char *err,
+			       size_t errlen)
 {
 	const struct sink_ops *ops = NULL;
 	const char *arg = uri;
@@ -43,6 +50,7 @@ struct sink *sink_open(const char *uri, char *err, size_t errlen)
 		return NULL;
 	}
 	s->ops = ops;
+	s->encoding = encoding; /* before open: a sink may refuse an encoding it cannot carry */
 	s->uri = strdup(uri);
 	if (!s->uri || ops->open(s, arg, err, errlen) != 0) {
 		free(s->uri);

@@ -50,6 +50,9 @@ struct sink {
 
 /* Opens a sink from a URI: "file:PATH", a plain path, or "-" for standard output. */
 struct sink *sink_open(const char *uri, char *err, size_t errlen);
+/* The same, with the payload encoding the sink will be given. */
+struct sink *sink_open_encoded(const char *uri, enum event_encoding encoding, char *err,
+			       size_t errlen);
 enum sink_result sink_write_batch(struct sink *s, const struct sink_record *recs, size_t n);
 enum sink_result sink_flush(struct sink *s);
 /* Flushes and closes; 0 when everything written was acknowledged. */
