@@ -5,6 +5,7 @@
 #include "collector/tap_http.h"
 #include "collector/tap_stdio.h"
 #include "collector/util.h"
+#include "collector/verify.h"
 #include "sinks/sink.h"
 
 #include <stdio.h>
@@ -26,7 +27,10 @@ static void usage(FILE *f)
 		"  demo [-o FILE]                                      import the bundled capture\n"
 		"  version                                             print the version\n"
 		"\n"
-		"Not in this version yet: collect, blast-radius, timeline, verify.\n");
+		"  verify [--key FILE] FILE...                         check a hash-chained "
+		"file-sink trail\n"
+		"\n"
+		"Not in this version yet: collect, blast-radius, timeline.\n");
 }
 
 static void import_usage(FILE *f)
@@ -237,6 +241,8 @@ int main(int argc, char **argv)
 		return tap_http_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "import") == 0)
 		return import_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "verify") == 0)
+		return verify_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "demo") == 0)
 		return demo_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
@@ -247,7 +253,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	static const char *const later[] = {"collect", "blast-radius", "timeline", "verify"};
+	static const char *const later[] = {"collect", "blast-radius", "timeline"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		if (strcmp(cmd, later[i]) == 0) {
 			fprintf(stderr, "mcptrail %s: not implemented in this version\n", cmd);
