@@ -70,6 +70,7 @@ static void flush_batch(struct importer *imp)
 			nanosleep(&ts, NULL);
 		}
 		if (r != SINK_OK && r != SINK_QUEUED) {
+			sk->failed_batches++;
 			imp->sink_failed[i] = true;
 			imp->stats->sink_failures++;
 			fprintf(stderr, "mcptrail import: sink %s failed (%s): %s\n", sk->uri,

@@ -6,6 +6,9 @@
 
 static const struct sink_ops *const registry[] = {
 	&sink_file_ops,
+	&sink_syslog_udp_ops,
+	&sink_syslog_tcp_ops,
+	&sink_syslog_tls_ops,
 };
 
 const char *sink_result_name(enum sink_result r)
@@ -66,9 +69,8 @@ enum sink_result sink_write_batch(struct sink *s, const struct sink_record *recs
 		s->events += n;
 		for (size_t i = 0; i < n; i++)
 			s->bytes += recs[i].len;
-	} else {
-		s->failed_batches++;
 	}
+	/* a batch that a retry delivers is not a failure: the caller counts final failures */
 	return r;
 }
 
