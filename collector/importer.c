@@ -70,7 +70,8 @@ static void flush_batch(struct importer *imp)
 			nanosleep(&ts, NULL);
 		}
 		if (r != SINK_OK && r != SINK_QUEUED) {
-			sk->failed_batches++;
+			if (r == SINK_RETRY || r == SINK_NOT_CONNECTED)
+				sk->failed_batches++; /* the retries gave up */
 			imp->sink_failed[i] = true;
 			imp->stats->sink_failures++;
 			fprintf(stderr, "mcptrail import: sink %s failed (%s): %s\n", sk->uri,

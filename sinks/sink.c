@@ -69,8 +69,8 @@ enum sink_result sink_write_batch(struct sink *s, const struct sink_record *recs
 		s->events += n;
 		for (size_t i = 0; i < n; i++)
 			s->bytes += recs[i].len;
-	}
-	/* a batch that a retry delivers is not a failure: the caller counts final failures */
+	} else if (r == SINK_DROP || r == SINK_ERROR)
+		s->failed_batches++; /* final; a transient failure counts only if retries give up */
 	return r;
 }
 
