@@ -531,6 +531,8 @@ static json_t *summarize_capabilities(json_t *caps, bool client)
 	return out;
 }
 
+static const char *const INFO_KEYS[] = {"name", "version", "title", "websiteUrl", NULL};
+
 static json_t *summarize_info(json_t *info)
 {
 	json_t *out = json_object();
@@ -566,6 +568,7 @@ static void on_initialize_request(struct correlator *c, struct stream *s, const 
 	ss->protocol_version = json_is_string(pv) ? strdup(json_string_value(pv)) : NULL;
 	json_decref(ss->client);
 	ss->client = summarize_info(json_object_get(params, "clientInfo"));
+	ss->redactions += redact_members(c, ss->client, INFO_KEYS);
 	json_decref(ss->client_capabilities);
 	ss->client_capabilities =
 		summarize_capabilities(json_object_get(params, "capabilities"), true);
@@ -580,6 +583,7 @@ static void adopt_request_client_info(struct correlator *c, struct stream *s, st
 	json_t *root = parse_raw(o);
 	json_t *meta = json_object_get(json_object_get(root, "params"), "_meta");
 	ss->client = summarize_info(json_object_get(meta, "io.modelcontextprotocol/clientInfo"));
+	ss->redactions += redact_members(c, ss->client, INFO_KEYS);
 	json_t *caps = json_object_get(meta, "io.modelcontextprotocol/clientCapabilities");
 	if (caps) {
 		json_decref(ss->client_capabilities);
@@ -612,6 +616,7 @@ static void on_initialize_response(struct correlator *c, struct stream *s, const
 		}
 		json_decref(ss->server);
 		ss->server = summarize_info(json_object_get(result, "serverInfo"));
+		ss->redactions += redact_members(c, ss->server, INFO_KEYS);
 		json_decref(ss->server_capabilities);
 		ss->server_capabilities =
 			summarize_capabilities(json_object_get(result, "capabilities"), false);
@@ -741,7 +746,7 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 		ss->pings++;
 
 	if (span_is(m->method, "tools/call") || span_is(m->method, "prompts/get"))
-		call->tool = span_dup(m->params_name);
+		call->tool = redact_owned_string(c, span_dup(m->params_name), &call->redactions);
 	if (span_is(m->method, "tools/call")) {
 		call->task_augmented = m->params_has_task;
 		if (m->arguments.ptr) {
@@ -757,7 +762,7 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 		link_elicitation_retry(s, call);
 	}
 	if (m->params_uri.ptr)
-		call->target = span_dup(m->params_uri);
+		call->target = redact_owned_string(c, span_dup(m->params_uri), &call->redactions);
 	if (span_has_prefix(m->method, "tasks/") && m->params_task_id.ptr) {
 		call->task_id = span_dup(m->params_task_id);
 		struct task *t = call->task_id ? task_get(c, s, call->task_id, false, 0) : NULL;
@@ -1291,6 +1296,12 @@ void correlator_observe(struct correlator *c, const struct obs *o)
 		}
 		free(s->server_command);
 		s->server_command = str_dup(o->server_command);
+		{
+			unsigned n = 0;
+			s->host = redact_owned_string(c, s->host, &n);
+			s->server_command = redact_owned_string(c, s->server_command, &n);
+			c->redactions += n; /* counted on the session's first event */
+		}
 		s->started_ns = o->time_ns;
 		break;
 	case OBS_MESSAGE:

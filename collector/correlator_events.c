@@ -20,64 +20,69 @@ json_t *correlator_event(struct correlator *c, const char *type, int64_t time_ns
 	return event_envelope(type, time_ns, id_seed);
 }
 
-/* Text fields that come from outside (servers, clients, configuration) are redacted in place;
- * the event counts what was removed. */
-static void redact_member(struct correlator *c, json_t *obj, const char *key)
+/* Text that comes from outside (servers, clients, configuration) is redacted where it enters
+ * the correlator's state, once; rare free-text fields are redacted as events are emitted. Each
+ * event counts what was removed from it. */
+unsigned redact_member(struct correlator *c, json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
 	if (!c->cfg.redactor || !json_is_string(v))
-		return;
+		return 0;
 	unsigned n = 0;
 	size_t out_len = 0;
 	char *r = redact_text(c->cfg.redactor, json_string_value(v), json_string_length(v),
 			      &out_len, &n);
 	if (!r) {
 		json_object_set_new(obj, key, json_string("[REDACTED:error]"));
-		c->redactions++;
-		return;
+		return 1;
 	}
-	if (n) {
+	if (n)
 		json_object_set_new(obj, key, json_stringn(r, out_len));
-		c->redactions += n;
-	}
 	free(r);
+	return n;
 }
 
-static void redact_strings_in(struct correlator *c, json_t *obj, const char *const *keys)
+unsigned redact_members(struct correlator *c, json_t *obj, const char *const *keys)
 {
+	unsigned n = 0;
 	for (; obj && *keys; keys++)
-		redact_member(c, obj, *keys);
+		n += redact_member(c, obj, *keys);
+	return n;
 }
 
-static void redact_array(struct correlator *c, json_t *arr)
+char *redact_owned_string(struct correlator *c, char *s, unsigned *count)
 {
-	if (!c->cfg.redactor || !json_is_array(arr))
-		return;
-	c->redactions += redact_json(c->cfg.redactor, arr);
+	if (!s || !c->cfg.redactor)
+		return s;
+	unsigned n = 0;
+	size_t out_len = 0;
+	char *r = redact_text(c->cfg.redactor, s, strlen(s), &out_len, &n);
+	if (!r) {
+		free(s);
+		*count += 1;
+		return strdup("[REDACTED:error]");
+	}
+	if (!n) {
+		free(r);
+		return s;
+	}
+	free(s);
+	*count += n;
+	return r;
 }
-
-static const char *const INFO_KEYS[] = {"name", "version", "title", "websiteUrl", NULL};
 
 void event_emit(struct correlator *c, json_t *ev)
 {
-	/* the last line of defence: free text an outsider chose */
-	json_t *session = json_object_get(ev, "session");
-	static const char *const SESSION_KEYS[] = {"server_command", "host", NULL};
-	redact_strings_in(c, session, SESSION_KEYS);
-	redact_strings_in(c, json_object_get(session, "client"), INFO_KEYS);
-	redact_strings_in(c, json_object_get(session, "server"), INFO_KEYS);
-	static const char *const CALL_KEYS[] = {"tool", "target", NULL};
-	redact_strings_in(c, json_object_get(ev, "call"), CALL_KEYS);
-	redact_member(c, json_object_get(json_object_get(ev, "call"), "error"), "message");
-	redact_member(c, json_object_get(json_object_get(ev, "request"), "error"), "message");
-	redact_strings_in(c, json_object_get(ev, "request"), CALL_KEYS);
-	static const char *const TASK_KEYS[] = {"status_message", NULL};
-	redact_strings_in(c, json_object_get(ev, "task"), TASK_KEYS);
-	static const char *const EL_KEYS[] = {"url", NULL};
-	redact_strings_in(c, json_object_get(ev, "elicitation"), EL_KEYS);
-	redact_array(c, json_object_get(json_object_get(ev, "roots"), "uris"));
-	static const char *const HTTP_KEYS[] = {"error", NULL};
-	redact_strings_in(c, json_object_get(ev, "http"), HTTP_KEYS);
+	/* the rare free-text fields an outsider chose */
+	json_t *call = json_object_get(ev, "call"), *request = json_object_get(ev, "request");
+	c->redactions += redact_member(c, json_object_get(call, "error"), "message");
+	c->redactions += redact_member(c, json_object_get(request, "error"), "message");
+	c->redactions += redact_member(c, json_object_get(ev, "task"), "status_message");
+	c->redactions += redact_member(c, json_object_get(ev, "elicitation"), "url");
+	c->redactions += redact_member(c, json_object_get(ev, "http"), "error");
+	json_t *uris = json_object_get(json_object_get(ev, "roots"), "uris");
+	if (c->cfg.redactor && json_is_array(uris))
+		c->redactions += redact_json(c->cfg.redactor, uris);
 	json_object_set_new(ev, "redactions", json_integer(c->redactions));
 	c->redactions = 0;
 	c->stats.events++;
@@ -180,6 +185,7 @@ void emit_tool_call(struct correlator *c, struct call *call, const char *outcome
 	json_object_set_new(o, "request_seq", json_integer((json_int_t)call->seq));
 	json_object_set_new(o, "progress_notifications", json_integer((json_int_t)call->progress));
 	json_object_set_new(o, "task_augmented", json_boolean(call->task_augmented));
+	c->redactions += call->redactions;
 	if (call->arguments) {
 		json_object_set(o, "arguments", call->arguments);
 		c->redactions += (unsigned)json_integer_value(
@@ -332,6 +338,7 @@ void emit_request(struct correlator *c, struct call *call, const char *outcome, 
 	snprintf(seed, sizeof(seed), "%s|%d|%llu|%s", call->stream->id, call->dir,
 		 (unsigned long long)call->seq, call->rpc_id);
 	json_t *ev = correlator_event(c, type, call->start_ns, seed);
+	c->redactions += call->redactions;
 	json_object_set_new(ev, "request", request_object(call, outcome, end_ns, response));
 
 	/* cold path: the few result details worth keeping */
@@ -401,6 +408,10 @@ void emit_session(struct correlator *c, struct stream *s, const char *state, int
 	char seed[256];
 	snprintf(seed, sizeof(seed), "%s|%s", ss && ss->id ? ss->id : s->id, state);
 	json_t *ev = correlator_event(c, "mcp.session", time_ns, seed);
+	if (ss && strcmp(state, "end") != 0) {
+		c->redactions += ss->redactions; /* its client and server info, redacted once */
+		ss->redactions = 0;
+	}
 	event_add_session(ev, s);
 	json_t *o = json_object_get(ev, "session");
 	json_object_set_new(o, "state", json_string(state));

@@ -19,8 +19,9 @@ struct session {
 					extensions */
 	json_t *server;		     /* serverInfo */
 	json_t *server_capabilities;
-	json_t *identity;   /* of the message that opened it (a reference) */
-	bool started_event; /* mcp.session start emitted */
+	json_t *identity;    /* of the message that opened it (a reference) */
+	unsigned redactions; /* in its client/server info, counted on its start event */
+	bool started_event;  /* mcp.session start emitted */
 	uint64_t calls, tool_errors, rpc_errors, invalid, gaps_frames, notifications, pings;
 	uint64_t server_requests, unmatched, duplicates;
 };
@@ -71,6 +72,7 @@ struct call {
 	unsigned auth_challenges; /* 401/403 answers seen for it */
 	int last_http_status;	  /* of the last HTTP exchange that carried it, 0 if none */
 	json_t *retry_of;	  /* {rpc_id, elicitation_ids} after a -32042 */
+	unsigned redactions;	  /* in tool and target, counted on its event */
 };
 
 struct task {
@@ -114,6 +116,11 @@ void event_add_identity(json_t *ev, json_t *identity);
 /* "subject|issuer" of an identity object, for comparisons; "" when anonymous. */
 void identity_key(json_t *identity, char *out, size_t outlen);
 void event_emit(struct correlator *c, json_t *ev);
+/* Redaction of outside text where it enters the state; each returns the count removed. */
+unsigned redact_member(struct correlator *c, json_t *obj, const char *key);
+unsigned redact_members(struct correlator *c, json_t *obj, const char *const *keys);
+/* Takes s, returns it or its redacted replacement; adds the count to *count. */
+char *redact_owned_string(struct correlator *c, char *s, unsigned *count);
 void emit_tool_call(struct correlator *c, struct call *call, const char *outcome, int64_t end_ns,
 		    const struct json_scan *response, struct task *task);
 void emit_task(struct correlator *c, struct task *t, struct stream *s, int64_t time_ns,

@@ -74,8 +74,10 @@ static void flush_batch(struct importer *imp)
 				sk->failed_batches++; /* the retries gave up */
 			imp->sink_failed[i] = true;
 			imp->stats->sink_failures++;
-			fprintf(stderr, "mcptrail import: sink %s failed (%s): %s\n", sk->uri,
-				sink_result_name(r), sk->last_error);
+			/* the URI's query can hold credentials (sasl.password): never print it */
+			fprintf(stderr, "mcptrail import: sink %.*s failed (%s): %s\n",
+				(int)strcspn(sk->uri, "?"), sk->uri, sink_result_name(r),
+				sk->last_error);
 		}
 	}
 	free(recs);
@@ -643,9 +645,13 @@ static int importer_finish(struct importer *imp)
 		correlator_finish(imp->correlator);
 	flush_batch(imp);
 	for (size_t i = 0; i < imp->opt->nsinks; i++) {
-		if (!imp->sink_failed[i] && sink_flush(imp->opt->sinks[i]) != SINK_OK) {
+		struct sink *sk = imp->opt->sinks[i];
+		if (!imp->sink_failed[i] && sink_flush(sk) != SINK_OK) {
 			imp->sink_failed[i] = true;
 			imp->stats->sink_failures++;
+			fprintf(stderr,
+				"mcptrail import: sink %.*s could not deliver everything: %s\n",
+				(int)strcspn(sk->uri, "?"), sk->uri, sk->last_error);
 		}
 	}
 	if (imp->stats->sink_failures)

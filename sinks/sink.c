@@ -5,10 +5,8 @@
 #include <string.h>
 
 static const struct sink_ops *const registry[] = {
-	&sink_file_ops,
-	&sink_syslog_udp_ops,
-	&sink_syslog_tcp_ops,
-	&sink_syslog_tls_ops,
+	&sink_file_ops,	      &sink_kafka_ops,	    &sink_syslog_udp_ops,
+	&sink_syslog_tcp_ops, &sink_syslog_tls_ops,
 };
 
 const char *sink_result_name(enum sink_result r)

@@ -60,6 +60,7 @@ int sink_close(struct sink *s);
 const char *sink_result_name(enum sink_result r);
 
 extern const struct sink_ops sink_file_ops;
+extern const struct sink_ops sink_kafka_ops;
 extern const struct sink_ops sink_syslog_udp_ops, sink_syslog_tcp_ops, sink_syslog_tls_ops;
 
 #endif
