@@ -1,5 +1,7 @@
 #include "collector/jwt.h"
 
+#include "collector/cimd.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -845,71 +847,10 @@ static int parse_claims(struct decoder *d, const json_t *payload)
 	return 0;
 }
 
-static bool is_dot_segment(const char *s, size_t n)
-{
-	size_t dots = 0;
-	for (size_t i = 0; i < n;) {
-		if (s[i] == '.') {
-			i++;
-		} else if (n - i >= 3 && s[i] == '%' && s[i + 1] == '2' &&
-			   (s[i + 2] == 'e' || s[i + 2] == 'E')) {
-			i += 3;
-		} else {
-			return false;
-		}
-		dots++;
-	}
-	return dots == 1 || dots == 2;
-}
-
-/* draft-ietf-oauth-client-id-metadata-document: an https URL with a path, no fragment, no
- * userinfo, no "." or ".." segments (also percent-encoded); a port and a query are allowed. */
+/* The CIMD URL rules live in one place (collector/cimd.c). */
 static bool is_cimd_url(const char *s)
 {
-	if (strncasecmp(s, "https://", 8) != 0)
-		return false;
-	for (const char *q = s; *q; q++) {
-		unsigned char c = (unsigned char)*q;
-		if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '#')
-			return false;
-	}
-	const char *authority = s + 8;
-	size_t alen = strcspn(authority, "/?");
-	if (alen == 0 || memchr(authority, '@', alen))
-		return false;
-	const char *host_end = authority + alen;
-	if (authority[0] == '[') {
-		const char *close = memchr(authority, ']', alen);
-		if (!close)
-			return false;
-		host_end = close + 1;
-	} else {
-		const char *colon = memchr(authority, ':', alen);
-		if (colon)
-			host_end = colon;
-	}
-	if (host_end == authority)
-		return false;
-	if (host_end < authority + alen) {
-		if (*host_end != ':')
-			return false;
-		for (const char *p = host_end + 1; p < authority + alen; p++)
-			if (*p < '0' || *p > '9')
-				return false;
-	}
-	const char *path = authority + alen;
-	size_t plen = strcspn(path, "?");
-	if (plen < 2 || path[0] != '/')
-		return false; /* no path, or the root path */
-	const char *end = path + plen;
-	for (const char *seg = path + 1; seg <= end;) {
-		const char *slash = memchr(seg, '/', (size_t)(end - seg));
-		const char *seg_end = slash ? slash : end;
-		if (is_dot_segment(seg, (size_t)(seg_end - seg)))
-			return false;
-		seg = seg_end + 1;
-	}
-	return true;
+	return cimd_url_problem(s) == NULL;
 }
 
 /* typ is a media type: case-insensitive, "application/" may be left out (RFC 7515 §4.1.9). */
