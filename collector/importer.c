@@ -215,7 +215,10 @@ void import_observe_payload(struct importer *imp, const struct tap_record *rec, 
 	correlator_observe(imp->correlator, &o);
 }
 
-static void process_line(struct importer *imp, const char *line, size_t len, const char *buf_end)
+/* Returns the record's kind (TAP_RECORD_INVALID for a blank or bad line). stream_out (may be
+ * NULL) receives the record's stream. */
+static enum tap_record_kind process_line(struct importer *imp, const char *line, size_t len,
+					 const char *buf_end, struct strbuf *stream_out)
 {
 	size_t trimmed = len;
 	if (trimmed > 0 && line[trimmed - 1] == '\r')
@@ -224,12 +227,16 @@ static void process_line(struct importer *imp, const char *line, size_t len, con
 	for (size_t i = 0; i < trimmed && blank; i++)
 		blank = line[i] == ' ' || line[i] == '\t';
 	if (blank)
-		return;
+		return TAP_RECORD_INVALID;
 	struct tap_record rec;
 	if (tap_record_parse(imp->record_scanner, line, trimmed, (size_t)(buf_end - line), &rec) ==
 	    TAP_RECORD_INVALID) {
 		bad_line(imp, rec.invalid_reason, line, trimmed, trimmed);
-		return;
+		return TAP_RECORD_INVALID;
+	}
+	if (stream_out) {
+		strbuf_reset(stream_out);
+		strbuf_append(stream_out, rec.stream.ptr, rec.stream.len);
 	}
 	imp->stats->records++;
 	imp->file_records++;
@@ -301,6 +308,7 @@ static void process_line(struct importer *imp, const char *line, size_t len, con
 		break;
 	}
 	free(stream_heap);
+	return rec.kind;
 }
 
 /* ---- reading ---- */
@@ -500,7 +508,7 @@ static int import_source(struct importer *imp, struct source *src)
 				detect(imp, buf + start, end - start);
 				if (imp->is_tap)
 					process_line(imp, buf + start, len,
-						     buf + end + JSON_SCAN_PADDING);
+						     buf + end + JSON_SCAN_PADDING, NULL);
 				else
 					bad_line(imp, "not a recognised capture format",
 						 buf + start, len, len);
@@ -523,7 +531,7 @@ static int import_source(struct importer *imp, struct source *src)
 				detect(imp, buf + start, len);
 				if (imp->is_tap)
 					process_line(imp, buf + start, len,
-						     buf + end + JSON_SCAN_PADDING);
+						     buf + end + JSON_SCAN_PADDING, NULL);
 				else
 					bad_line(imp, "not a recognised capture format",
 						 buf + start, len, len);
@@ -638,10 +646,11 @@ static int importer_init(struct importer *imp, const struct import_options *opt,
 	return 0;
 }
 
-static int importer_finish(struct importer *imp)
+/* finish: end of input (the correlator emits what it still holds); else it is dropped. */
+static int importer_close(struct importer *imp, bool finish)
 {
 	int rc = 0;
-	if (imp->correlator)
+	if (imp->correlator && finish)
 		correlator_finish(imp->correlator);
 	flush_batch(imp);
 	for (size_t i = 0; i < imp->opt->nsinks; i++) {
@@ -668,6 +677,7 @@ static int importer_finish(struct importer *imp)
 	strbuf_free(&imp->encoded);
 	free(imp->batch_events);
 	strbuf_free(&imp->decoded);
+	strbuf_free(&imp->last_stream);
 	free(imp->sink_failed);
 	return rc;
 }
@@ -677,7 +687,7 @@ int import_run(const struct import_options *opt, char *const *inputs, size_t nin
 {
 	struct importer imp;
 	if (importer_init(&imp, opt, stats) != 0) {
-		importer_finish(&imp);
+		importer_close(&imp, true);
 		return 2;
 	}
 	for (size_t i = 0; i < ninputs; i++) {
@@ -705,7 +715,7 @@ int import_run(const struct import_options *opt, char *const *inputs, size_t nin
 		if (src.fd != STDIN_FILENO)
 			close(src.fd);
 	}
-	return importer_finish(&imp);
+	return importer_close(&imp, true);
 }
 
 int import_run_buffer(const struct import_options *opt, const char *name, const char *data,
@@ -713,12 +723,177 @@ int import_run_buffer(const struct import_options *opt, const char *name, const 
 {
 	struct importer imp;
 	if (importer_init(&imp, opt, stats) != 0) {
-		importer_finish(&imp);
+		importer_close(&imp, true);
 		return 2;
 	}
 	begin_file(&imp, name);
 	struct source src = {.fd = -1, .mem = data, .mem_len = len};
 	import_source(&imp, &src);
 	file_summary(&imp, true);
-	return importer_finish(&imp);
+	return importer_close(&imp, true);
+}
+
+/* ---- lines fed one at a time ---- */
+
+struct feed_source {
+	char *name;
+	uint64_t line_no, offset, lines, records, bad, suppressed, bytes, replayed_base;
+};
+
+static void feed_source_free(void *p)
+{
+	struct feed_source *fs = p;
+	if (fs)
+		free(fs->name);
+	free(fs);
+}
+
+static struct feed_source *feed_source_get(struct importer *imp, const char *name)
+{
+	size_t n = strlen(name);
+	struct feed_source *fs = hashmap_get(imp->feed_sources, name, n);
+	if (fs)
+		return fs;
+	fs = calloc(1, sizeof(*fs));
+	if (!fs || !(fs->name = strdup(name)) || !hashmap_put(imp->feed_sources, name, n, fs)) {
+		feed_source_free(fs);
+		return NULL;
+	}
+	fs->replayed_base = imp->stats->replayed_events;
+	imp->stats->files++;
+	return fs;
+}
+
+/* The per-input fields of the importer hold one source at a time: swapped in and out. */
+static void feed_enter(struct importer *imp, const struct feed_source *fs)
+{
+	imp->name = fs->name;
+	imp->line_no = fs->line_no;
+	imp->offset = fs->offset;
+	imp->file_lines = fs->lines;
+	imp->file_records = fs->records;
+	imp->file_bad = fs->bad;
+	imp->file_suppressed = fs->suppressed;
+	imp->file_bytes = fs->bytes;
+	imp->file_replayed_base = fs->replayed_base;
+	imp->converted_from = NULL;
+	imp->is_tap = true;
+	imp->format_known = true;
+}
+
+static void feed_leave(struct importer *imp, struct feed_source *fs)
+{
+	fs->line_no = imp->line_no;
+	fs->offset = imp->offset;
+	fs->lines = imp->file_lines;
+	fs->records = imp->file_records;
+	fs->bad = imp->file_bad;
+	fs->suppressed = imp->file_suppressed;
+	fs->bytes = imp->file_bytes;
+	imp->name = NULL;
+}
+
+struct importer *importer_new(const struct import_options *opt, struct import_stats *stats)
+{
+	struct importer *imp = malloc(sizeof(*imp));
+	if (!imp)
+		return NULL;
+	if (importer_init(imp, opt, stats) != 0 || !(imp->feed_sources = hashmap_new())) {
+		importer_close(imp, false);
+		free(imp);
+		return NULL;
+	}
+	return imp;
+}
+
+int import_feed_line(struct importer *imp, const char *line, size_t len, const char *source_name)
+{
+	struct feed_source *fs = feed_source_get(imp, source_name);
+	if (!fs)
+		return -1;
+	feed_enter(imp, fs);
+	imp->line_no++;
+	imp->stats->lines++;
+	imp->file_lines++;
+	imp->stats->bytes += len + 1;
+	imp->file_bytes += len + 1;
+	strbuf_reset(&imp->last_stream);
+	/* the record scanner copies the line when it lacks the padding it reads past the end */
+	imp->last_kind = (int)process_line(imp, line, len, line + len, &imp->last_stream);
+	imp->offset += len + 1;
+	feed_leave(imp, fs);
+	return imp->last_kind;
+}
+
+const char *import_last_stream(const struct importer *imp, size_t *len)
+{
+	*len = imp->last_stream.len;
+	return imp->last_stream.data ? imp->last_stream.data : "";
+}
+
+void import_feed_oversized(struct importer *imp, const char *prefix, size_t prefix_len,
+			   uint64_t real_len, const char *source_name)
+{
+	struct feed_source *fs = feed_source_get(imp, source_name);
+	if (!fs)
+		return;
+	feed_enter(imp, fs);
+	imp->line_no++;
+	imp->stats->lines++;
+	imp->file_lines++;
+	imp->stats->bytes += real_len + 1;
+	imp->file_bytes += real_len + 1;
+	imp->stats->oversized_lines++;
+	bad_line(imp, "line longer than the input's max_line", prefix,
+		 prefix_len < DIGEST_PREFIX ? prefix_len : DIGEST_PREFIX, real_len);
+	imp->offset += real_len + 1;
+	feed_leave(imp, fs);
+}
+
+void import_source_seek(struct importer *imp, const char *source_name, uint64_t line_no,
+			uint64_t offset)
+{
+	struct feed_source *fs = feed_source_get(imp, source_name);
+	if (!fs)
+		return;
+	fs->line_no = line_no;
+	fs->offset = offset;
+}
+
+void import_source_end(struct importer *imp, const char *source_name, bool readable)
+{
+	struct feed_source *fs =
+		hashmap_remove(imp->feed_sources, source_name, strlen(source_name));
+	if (!fs)
+		return;
+	feed_enter(imp, fs);
+	file_summary(imp, readable);
+	imp->name = NULL;
+	feed_source_free(fs);
+}
+
+void importer_flush(struct importer *imp)
+{
+	flush_batch(imp);
+}
+
+static void importer_release(struct importer *imp)
+{
+	hashmap_free(imp->feed_sources, feed_source_free);
+	free(imp);
+}
+
+int importer_finish(struct importer *imp)
+{
+	int rc = importer_close(imp, true);
+	importer_release(imp);
+	return rc;
+}
+
+void importer_free(struct importer *imp)
+{
+	if (!imp)
+		return;
+	importer_close(imp, false);
+	importer_release(imp);
 }

@@ -45,4 +45,40 @@ int import_run(const struct import_options *opt, char *const *inputs, size_t nin
 int import_run_buffer(const struct import_options *opt, const char *name, const char *data,
 		      size_t len, struct import_stats *stats);
 
+/* ---- a long-lived importer fed one line at a time (`mcptrail collect`) ----
+ *
+ * Lines are tap records (no format detection). Each source (a file, a connection) is named; its
+ * lines are numbered and its bad lines counted on their own, whatever the order lines of
+ * different sources arrive in. Events go, as with import_run, to opt->observer and the sinks;
+ * they are handed out while the line that caused them is being fed. opt and stats must outlive
+ * the importer. */
+struct importer;
+
+/* NULL when out of memory. stats is zeroed. */
+struct importer *importer_new(const struct import_options *opt, struct import_stats *stats);
+/* Feeds one line (len bytes, without its '\n'; a trailing '\r' is ignored) of source_name. Returns
+ * the tap record kind it held (enum tap_record_kind from parsers/tap_record.h), 0 for a blank or
+ * bad line, -1 when out of memory. */
+int import_feed_line(struct importer *imp, const char *line, size_t len, const char *source_name);
+/* The stream member of the last record fed (not NUL-terminated; valid until the next feed). */
+const char *import_last_stream(const struct importer *imp, size_t *len);
+/* A line of source_name too long to be read (real_len bytes; the first prefix_len in prefix): it is
+ * counted and reported like a bad line. */
+void import_feed_oversized(struct importer *imp, const char *prefix, size_t prefix_len,
+			   uint64_t real_len, const char *source_name);
+/* The next line of source_name is line line_no + 1, at byte offset (a restart, a new file). */
+void import_source_seek(struct importer *imp, const char *source_name, uint64_t line_no,
+			uint64_t offset);
+/* source_name ended (a rotated file read to its end, a closed connection): its ingest.summary
+ * event goes out and its counters are forgotten. No-op for a source never fed. */
+void import_source_end(struct importer *imp, const char *source_name, bool readable);
+/* Hands the events batched for opt->sinks to them now. */
+void importer_flush(struct importer *imp);
+/* End of all input: what the correlator still holds goes out (no_response, session ends), the
+ * sinks are flushed, and the importer is freed. Returns like import_run. */
+int importer_finish(struct importer *imp);
+/* Frees without finishing: what the correlator still holds is dropped, not emitted (a daemon
+ * that stops and will rebuild it by reading the input again). NULL is a no-op. */
+void importer_free(struct importer *imp);
+
 #endif

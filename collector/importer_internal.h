@@ -23,6 +23,12 @@ struct importer {
 	bool *sink_failed;
 	int64_t last_time_ns; /* time for events about the input itself */
 
+	/* lines fed one at a time (importer_new): per source state, and the last record's kind and
+	 * stream */
+	struct hashmap *feed_sources; /* name → struct feed_source */
+	int last_kind;
+	struct strbuf last_stream;
+
 	/* per input */
 	const char *name;
 	uint64_t line_no, offset;

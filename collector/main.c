@@ -1,4 +1,5 @@
 /* mcptrail: the command-line entry point. Subcommands are listed in CONTRACT.md. */
+#include "collector/collect.h"
 #include "collector/demo.h"
 #include "collector/importer.h"
 #include "collector/redact.h"
@@ -30,7 +31,10 @@ static void usage(FILE *f)
 		"  verify [--key FILE] FILE...                         check a hash-chained "
 		"file-sink trail\n"
 		"\n"
-		"Not in this version yet: collect, blast-radius, timeline.\n");
+		"  collect -c CONFIG [--check]                         the daemon (--help-config: "
+		"every key)\n"
+		"\n"
+		"Not in this version yet: blast-radius, timeline.\n");
 }
 
 static void import_usage(FILE *f)
@@ -242,6 +246,8 @@ int main(int argc, char **argv)
 		return tap_http_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "import") == 0)
 		return import_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "collect") == 0)
+		return collect_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "verify") == 0)
 		return verify_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "demo") == 0)
@@ -254,7 +260,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	static const char *const later[] = {"collect", "blast-radius", "timeline"};
+	static const char *const later[] = {"blast-radius", "timeline"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		if (strcmp(cmd, later[i]) == 0) {
 			fprintf(stderr, "mcptrail %s: not implemented in this version\n", cmd);
