@@ -6,15 +6,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 struct recorder {
 	int fd;
+	/* tcp://HOST:PORT destinations (a collector's TCP input): reconnected from the writer
+	 * thread; records lost while disconnected are reported by a gap record on reconnect */
+	bool tcp;
+	char tcp_host[256], tcp_port[16];
+	int64_t next_connect_ns;
+	uint64_t lost_frames, lost_bytes;
+	struct strbuf start_line;
 	char stream[48];
 	struct record_queue queue;
 	pthread_t writer;
@@ -41,6 +50,77 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+static void tcp_connect(struct recorder *r)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	r->next_connect_ns = clock_now_ns() + 1000000000LL; /* at most one attempt a second */
+	if (getaddrinfo(r->tcp_host, r->tcp_port, &hints, &res) != 0)
+		return;
+	for (struct addrinfo *a = res; a && r->fd < 0; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+			r->fd = fd;
+		else
+			close(fd);
+	}
+	freeaddrinfo(res);
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes a chunk of records to the destination. For tcp, a broken connection is reopened (not
+ * more than once a second); a chunk that cannot be sent is counted as lost and reported by a gap
+ * record after the start record on the next connection. */
+static int dest_write(struct recorder *r, const char *p, size_t n, uint64_t frames)
+{
+	if (!r->tcp)
+		return write_all(r->fd, p, n);
+	if (r->fd < 0 && clock_now_ns() >= r->next_connect_ns) {
+		tcp_connect(r);
+		if (r->fd >= 0 && r->start_line.len &&
+		    send_all(r->fd, r->start_line.data, r->start_line.len) != 0) {
+			close(r->fd);
+			r->fd = -1;
+		}
+		if (r->fd >= 0 && r->lost_frames) {
+			char gap[512];
+			int g = snprintf(
+				gap, sizeof(gap),
+				"{\"mcptrail_tap\":1,\"kind\":\"gap\",\"stream\":\"%s\",\"seq\":0,"
+				"\"ts\":%lld,\"dir\":\"c2s\",\"frames\":%llu,\"bytes\":%llu}\n",
+				r->stream, (long long)clock_now_ns(),
+				(unsigned long long)r->lost_frames,
+				(unsigned long long)r->lost_bytes);
+			if (send_all(r->fd, gap, (size_t)g) == 0)
+				r->lost_frames = r->lost_bytes = 0;
+		}
+	}
+	if (r->fd >= 0 && send_all(r->fd, p, n) == 0)
+		return 0;
+	if (r->fd >= 0) {
+		close(r->fd);
+		r->fd = -1;
+	}
+	r->lost_frames += frames;
+	r->lost_bytes += n;
+	return 0; /* lost records are reported in-band, not as a write error */
+}
+
 struct recorder *recorder_open(const char *path, const char *stream_prefix, size_t queue_cap_bytes,
 			       const char **err)
 {
@@ -49,15 +129,31 @@ struct recorder *recorder_open(const char *path, const char *stream_prefix, size
 		*err = "out of memory";
 		return NULL;
 	}
-	r->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
-	if (r->fd < 0) {
-		*err = strerror(errno);
-		goto fail;
-	}
-	/* An existing file keeps its content but not looser permissions. */
-	if (fchmod(r->fd, 0600) != 0) {
-		*err = strerror(errno);
-		goto fail;
+	r->fd = -1;
+	if (strncmp(path, "tcp://", 6) == 0) {
+		const char *hp = path + 6;
+		const char *colon = strrchr(hp, ':');
+		if (!colon || colon == hp || (size_t)(colon - hp) >= sizeof(r->tcp_host) ||
+		    strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof(r->tcp_port)) {
+			*err = "expected tcp://HOST:PORT";
+			goto fail;
+		}
+		r->tcp = true;
+		memcpy(r->tcp_host, hp, (size_t)(colon - hp));
+		snprintf(r->tcp_port, sizeof(r->tcp_port), "%s", colon + 1);
+		tcp_connect(
+			r); /* a collector that is not up yet is retried; traffic flows anyway */
+	} else {
+		r->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+		if (r->fd < 0) {
+			*err = strerror(errno);
+			goto fail;
+		}
+		/* An existing file keeps its content but not looser permissions. */
+		if (fchmod(r->fd, 0600) != 0) {
+			*err = strerror(errno);
+			goto fail;
+		}
 	}
 	if (record_queue_init(&r->queue, queue_cap_bytes) != 0) {
 		*err = "cannot initialise the record queue";
@@ -191,6 +287,7 @@ static void *writer_main(void *arg)
 {
 	struct recorder *r = arg;
 	struct strbuf out = STRBUF_INIT;
+	uint64_t batch_frames = 0;
 	for (;;) {
 		struct record_item *list = record_queue_take_all(&r->queue);
 		if (!list)
@@ -201,11 +298,13 @@ static void *writer_main(void *arg)
 			if (it->ts_ns == 0)
 				it->ts_ns = clock_now_ns();
 			recorder_format_item(&out, r->scanner, r->stream, it);
+			batch_frames++;
 			record_queue_release(&r->queue, it);
 			free(it);
 			if (out.len >= (1u << 20) || !list) {
-				if (write_all(r->fd, out.data, out.len) != 0)
+				if (dest_write(r, out.data, out.len, batch_frames) != 0)
 					r->write_errors++;
+				batch_frames = 0;
 				strbuf_reset(&out);
 			}
 		}
@@ -241,7 +340,9 @@ int recorder_start(struct recorder *r, const struct recorder_stream_info *info)
 		strbuf_append_str(&b, info->extra_members);
 	}
 	strbuf_append_str(&b, "}\n");
-	int rc = write_all(r->fd, b.data, b.len);
+	strbuf_reset(&r->start_line);
+	strbuf_append(&r->start_line, b.data, b.len); /* sent again on every reconnect */
+	int rc = dest_write(r, b.data, b.len, 0);
 	strbuf_free(&b);
 	if (rc != 0)
 		r->write_errors++;
@@ -284,13 +385,15 @@ int recorder_close(struct recorder *r, int exit_status, int term_signal)
 		      "\"frames\":{\"c2s\":%llu,\"s2c\":%llu},\"gaps\":%llu,"
 		      "\"dropped_frames\":%llu,\"dropped_bytes\":%llu,\"write_errors\":%llu}\n",
 		      (unsigned long long)q->frames[0], (unsigned long long)q->frames[1],
-		      (unsigned long long)q->gaps, (unsigned long long)q->dropped_frames,
-		      (unsigned long long)q->dropped_bytes, (unsigned long long)r->write_errors);
-	int rc = write_all(r->fd, b.data, b.len);
+		      (unsigned long long)q->gaps,
+		      (unsigned long long)(q->dropped_frames + r->lost_frames),
+		      (unsigned long long)(q->dropped_bytes + r->lost_bytes),
+		      (unsigned long long)r->write_errors);
+	int rc = dest_write(r, b.data, b.len, 0);
 	strbuf_free(&b);
-	if (fsync(r->fd) != 0 && errno != EINVAL)
+	if (!r->tcp && fsync(r->fd) != 0 && errno != EINVAL)
 		rc = -1;
-	if (close(r->fd) != 0)
+	if (r->fd >= 0 && close(r->fd) != 0)
 		rc = -1;
 	r->fd = -1;
 	return rc == 0 && r->write_errors == 0 ? 0 : -1;
@@ -306,6 +409,7 @@ void recorder_free(struct recorder *r)
 	}
 	if (r->fd >= 0)
 		close(r->fd);
+	strbuf_free(&r->start_line);
 	record_queue_destroy(&r->queue);
 	json_scanner_free(r->scanner);
 	free(r);

@@ -89,17 +89,20 @@ static void *pump_main(void *arg)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mcptrail tap [--out FILE] [--identity ID] [--buffer BYTES] "
-		   "[--max-frame BYTES] -- CMD [ARGS...]\n"
-		   "  Starts CMD as an MCP stdio server, passes stdin/stdout through byte for byte "
-		   "and\n"
-		   "  records every frame of both directions to FILE (default mcptrail-tap.jsonl,\n"
-		   "  created mode 0600). Exits with CMD's status.\n"
-		   "  --identity ID     who the traffic is attributed to (default: the OS user)\n"
-		   "  --buffer BYTES    recording queue cap (default 64M); overflow becomes a gap "
-		   "record\n"
-		   "  --max-frame BYTES longest frame recorded whole (default 32M); longer ones "
-		   "are cut\n");
+	fprintf(f,
+		"usage: mcptrail tap [--out FILE|tcp://HOST:PORT] [--identity ID] [--buffer BYTES] "
+		"[--max-frame BYTES] -- CMD [ARGS...]\n"
+		"  Starts CMD as an MCP stdio server, passes stdin/stdout through byte for byte "
+		"and\n"
+		"  records every frame of both directions to FILE (default mcptrail-tap.jsonl,\n"
+		"  created mode 0600), or streams them to a collector's TCP input (reconnected; "
+		"what is\n"
+		"  lost while it is down is reported as a gap). Exits with CMD's status.\n"
+		"  --identity ID     who the traffic is attributed to (default: the OS user)\n"
+		"  --buffer BYTES    recording queue cap (default 64M); overflow becomes a gap "
+		"record\n"
+		"  --max-frame BYTES longest frame recorded whole (default 32M); longer ones "
+		"are cut\n");
 }
 
 int tap_stdio_main(int argc, char **argv)
