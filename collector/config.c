@@ -65,14 +65,14 @@ static const struct option file_input_options[] = {
 	MAX_LINE_OPTION("16M"),
 	{"poll_ms", OPTION_UINT, "200", IN(poll_ms), "how often the file is checked for new lines",
 	 .min = 10, .max = 60000},
-	{NULL},
+	{0},
 };
 
 static const struct option stdin_input_options[] = {
 	FORMAT_OPTION,
 	NAME_OPTION("\"stdin\""),
 	MAX_LINE_OPTION("16M"),
-	{NULL},
+	{0},
 };
 
 static const struct option tcp_input_options[] = {
@@ -85,7 +85,7 @@ static const struct option tcp_input_options[] = {
 	MAX_LINE_OPTION("16M"),
 	{"max_connections", OPTION_UINT, "64", IN(max_connections),
 	 "connections at once; more are closed at once", .min = 1, .max = 10000},
-	{NULL},
+	{0},
 };
 
 static const struct option udp_input_options[] = {
@@ -96,7 +96,7 @@ static const struct option udp_input_options[] = {
 	FORMAT_OPTION,
 	NAME_OPTION("\"udp://LISTEN\""),
 	MAX_LINE_OPTION("64K"),
-	{NULL},
+	{0},
 };
 
 static void check_input(struct option_context *c, void *base);
@@ -125,7 +125,7 @@ static const struct option sink_options[] = {
 	 "syslog+udp|tcp|tls://HOST:PORT[?options], kafka://HOST:PORT[,HOST:PORT]/TOPIC[?options]",
 	 .flags = OPTION_REQUIRED, .example = "file:/var/log/mcptrail/events.jsonl"},
 	{"encode", OPTION_ENUM, "json", SK(encode), "payload encoding", .choices = encodings},
-	{NULL},
+	{0},
 };
 
 static const struct option_section sink_section = {
@@ -144,7 +144,7 @@ static const struct option rule_options[] = {
 	 .flags = OPTION_REQUIRED, .example = "acme_[A-Za-z0-9]{32}"},
 	{"replacement", OPTION_STRING, NULL, RU(replacement),
 	 "placeholder instead of [REDACTED:name]", .example = "[ACME KEY]"},
-	{NULL},
+	{0},
 };
 
 static const struct option_section rule_section = {
@@ -160,7 +160,7 @@ static const struct option redaction_options[] = {
 	{"arguments_cap", OPTION_SIZE, "4K", CF(arguments_cap),
 	 "bytes of redacted tool arguments kept per call (always with their SHA-256)", .min = 0,
 	 .max = 1024.0 * 1024},
-	{NULL},
+	{0},
 };
 
 static const struct option identity_options[] = {
@@ -171,7 +171,7 @@ static const struct option identity_options[] = {
 	{"jwks", OPTION_STRING, NULL, CF(jwks),
 	 "JWKS file to verify JWT signatures against (checked at start-up)",
 	 .example = "/etc/mcptrail/idp-jwks.json"},
-	{NULL},
+	{0},
 };
 
 static const struct option correlator_options[] = {
@@ -187,7 +187,7 @@ static const struct option correlator_options[] = {
 	{"invalid_events_per_stream", OPTION_UINT, "100", CF(invalid_events_per_stream),
 	 "mcp.invalid_message events per stream before they are only counted", .min = 0,
 	 .max = 1e6},
-	{NULL},
+	{0},
 };
 
 static const struct option metrics_options[] = {
@@ -197,7 +197,7 @@ static const struct option metrics_options[] = {
 	{"health_stall_s", OPTION_SECONDS, "60", CF(health_stall_s),
 	 "/health answers 503 when events have waited this long without any being delivered",
 	 .min = 1, .max = 86400},
-	{NULL},
+	{0},
 };
 
 static const struct option spool_options[] = {
@@ -217,7 +217,7 @@ static const struct option spool_options[] = {
 	{"fsync", OPTION_BOOL, "false", CF(spool_fsync),
 	 "fsync every spool append and checkpoint (survives power loss, costs an fsync per batch)",
 	 .flags = 0},
-	{NULL},
+	{0},
 };
 
 static const struct option_section redaction_section = {.options = redaction_options};
@@ -252,7 +252,7 @@ static const struct option top_options[] = {
 	 "at SIGTERM, how long the sinks may take to deliver what is spooled (the rest is "
 	 "delivered after the next start)",
 	 .min = 0, .max = 3600},
-	{NULL},
+	{0},
 };
 
 static const struct option_section top_section = {.options = top_options, .check = check_config};
