@@ -57,6 +57,10 @@ void correlator_config_defaults(struct correlator_config *cfg)
 	cfg->max_pending = 1000000;
 	cfg->redactor = NULL;
 	cfg->arguments_cap = 4096;
+	cfg->merge_window_ns = 5LL * 1000000000LL;
+	cfg->max_hold_ns = 60LL * 1000000000LL;
+	cfg->max_held = 100000;
+	cfg->hold_gateway_until_finish = false;
 }
 
 struct correlator *correlator_new(const struct correlator_config *cfg, correlator_emit_fn emit,
@@ -1270,6 +1274,15 @@ void correlator_observe(struct correlator *c, const struct obs *o)
 	c->stats.observations++;
 	if (o->time_ns > c->now_ns)
 		c->now_ns = o->time_ns;
+	if (o->kind == OBS_GATEWAY) {
+		gateway_observe(c, o);
+		return;
+	}
+	if (o->kind == OBS_GRANT) {
+		grant_observe(c, o);
+		return;
+	}
+	gateway_tap_clock(c, o->time_ns);
 	struct stream *s = stream_get(c, o);
 	if (!s)
 		return;
@@ -1349,6 +1362,9 @@ void correlator_observe(struct correlator *c, const struct obs *o)
 	case OBS_HTTP_STATUS:
 		on_http_status(c, s, o);
 		break;
+	case OBS_GATEWAY:
+	case OBS_GRANT:
+		break; /* handled above */
 	}
 	c->cur_identity = NULL; /* timeouts speak with each call's own identity */
 	sweep(c);
@@ -1393,6 +1409,7 @@ void correlator_finish(struct correlator *c)
 			end_stream(c, l.items[i], l.items[i]->last_ns);
 	free(l.items);
 	sweep_tasks(c, NULL, true);
+	gateway_finish(c);
 }
 
 const struct correlator_stats *correlator_stats(const struct correlator *c)
@@ -1409,6 +1426,7 @@ void correlator_free(struct correlator *c)
 {
 	if (!c)
 		return;
+	gateway_free(c);
 	hashmap_free(c->pending, call_free_value);
 	hashmap_free(c->progress, NULL);
 	hashmap_free(c->tasks, task_free);

@@ -9,6 +9,7 @@
 #include "collector/obs.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef void (*correlator_emit_fn)(void *ctx, json_t *event_take);
@@ -23,10 +24,15 @@ struct correlator_config {
 	/* redaction before anything leaves the core (collector/redact.h); NULL: arguments are
 	 * emitted as a digest only */
 	const struct redactor *redactor;
-	size_t arguments_cap;
-	/* bytes of redacted arguments kept per call (4096) */ /* bound on open requests;
-								  the oldest become
-								  no_response */
+	size_t arguments_cap; /* bytes of redacted arguments kept per call (4096) */
+	/* gateway logs and taps (collector/correlator_gateway.c): how far apart in time a gateway
+	 * line and a tap's view of the same call may be (5 s); how long either waits for the other
+	 * at most, in its own clock (60 s); how many of each wait (100000); true when every log
+	 * line is in before any capture (`mcptrail import`): lines then wait until the end. */
+	int64_t merge_window_ns;
+	int64_t max_hold_ns;
+	size_t max_held;
+	bool hold_gateway_until_finish;
 };
 
 struct correlator_stats {
@@ -34,6 +40,7 @@ struct correlator_stats {
 	uint64_t events, tool_calls, tasks, sessions;
 	uint64_t unmatched_responses, orphan_progress, duplicate_requests, evicted;
 	uint64_t unknown_task_status;
+	uint64_t gateway_lines, gateway_merged, gateway_only, grants;
 };
 
 struct correlator;

@@ -85,6 +85,8 @@ void event_emit(struct correlator *c, json_t *ev)
 		c->redactions += redact_json(c->cfg.redactor, uris);
 	json_object_set_new(ev, "redactions", json_integer(c->redactions));
 	c->redactions = 0;
+	if (gateway_offer_tap_event(c, ev))
+		return; /* waits for a gateway's view of the same call */
 	c->stats.events++;
 	c->emit(c->emit_ctx, ev);
 }

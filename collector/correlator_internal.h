@@ -102,9 +102,10 @@ struct correlator {
 	struct call *oldest, *newest;
 	size_t pending_count;
 	int64_t now_ns, last_sweep_ns;
-	json_t *cur_identity; /* identity of the observation being handled (borrowed) */
-	unsigned redactions;  /* in the event being built */
-	struct strbuf kbuf;   /* scratch for scoped message keys */
+	json_t *cur_identity;	       /* identity of the observation being handled (borrowed) */
+	unsigned redactions;	       /* in the event being built */
+	struct strbuf kbuf;	       /* scratch for scoped message keys */
+	struct gateway_state *gateway; /* gateway and IdP logs, NULL until one is seen */
 	struct correlator_stats stats;
 };
 
@@ -130,6 +131,17 @@ void emit_request(struct correlator *c, struct call *call, const char *outcome, 
 void emit_session(struct correlator *c, struct stream *s, const char *state, int64_t time_ns);
 void emit_invalid(struct correlator *c, struct stream *s, const struct obs *o);
 void emit_gap(struct correlator *c, struct stream *s, const struct obs *o);
+
+/* correlator_gateway.c */
+void gateway_observe(struct correlator *c, const struct obs *o);
+void grant_observe(struct correlator *c, const struct obs *o);
+/* time of a tap observation: held lines and events may be due */
+void gateway_tap_clock(struct correlator *c, int64_t time_ns);
+/* a finalized tap event: true when it is held (delivered later), false when the caller delivers
+ * it now (it may have been enriched) */
+bool gateway_offer_tap_event(struct correlator *c, json_t *ev);
+void gateway_finish(struct correlator *c);
+void gateway_free(struct correlator *c);
 
 bool task_status_terminal(const char *status);
 char *span_dup(struct json_span sp);

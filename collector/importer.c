@@ -338,16 +338,35 @@ static ssize_t source_read(struct source *src, char *dst, size_t cap)
 }
 
 /* Detects the format from the first lines; only tap records exist so far. */
+/* The log parser for a format name: the configured one, or a built-in. */
+static const struct log_parser *named_log_parser(struct importer *imp, const char *fmt,
+						 void **state)
+{
+	const struct log_parser *p = imp->opt->log_parser;
+	if (p && strcmp(p->name, fmt) == 0) {
+		*state = imp->opt->log_state;
+		return p;
+	}
+	*state = NULL;
+	p = log_parser_find(fmt);
+	return p && !p->state_new ? p : NULL;
+}
+
 static void detect(struct importer *imp, const char *data, size_t len)
 {
 	if (imp->format_known)
 		return;
+	imp->log_parser = NULL;
+	imp->log_state = NULL;
 	const char *fmt = imp->opt->format;
 	if (fmt && strcmp(fmt, "auto") != 0) {
 		imp->is_tap = strcmp(fmt, "tap") == 0;
+		if (!imp->is_tap)
+			imp->log_parser = named_log_parser(imp, fmt, &imp->log_state);
 		imp->format_known = true;
 		return;
 	}
+	const char *p0 = data;
 	const char *p = data, *end = data + len;
 	for (int lines = 0; p < end && lines < 64; lines++) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -360,7 +379,96 @@ static void detect(struct importer *imp, const char *data, size_t len)
 			break;
 		p = nl + 1;
 	}
+	/* not a capture: a gateway or IdP log? */
+	for (int lines = 0; !imp->is_tap && p0 < end && lines < 64; lines++) {
+		const char *nl = memchr(p0, '\n', (size_t)(end - p0));
+		size_t n = nl ? (size_t)(nl - p0) : (size_t)(end - p0);
+		const struct log_parser *lp = log_parser_detect(p0, n);
+		if (lp) {
+			imp->log_parser = lp;
+			break;
+		}
+		if (!nl)
+			break;
+		p0 = nl + 1;
+	}
+	if (!imp->is_tap && !imp->log_parser && imp->opt->log_parser) {
+		imp->log_parser = imp->opt->log_parser;
+		imp->log_state = imp->opt->log_state;
+	}
 	imp->format_known = true;
+}
+
+/* ---- gateway and identity-provider logs ---- */
+
+static void log_emit(void *ctx, const struct obs *o)
+{
+	struct importer *imp = ctx;
+	if (o->time_ns > imp->last_time_ns)
+		imp->last_time_ns = o->time_ns;
+	correlator_observe(imp->correlator, o);
+}
+
+/* One line of a log (NUL at line[len] is not required: the line is copied when needed). */
+static void log_line(struct importer *imp, const char *line, size_t len)
+{
+	size_t trimmed = len;
+	while (trimmed > 0 &&
+	       (line[trimmed - 1] == '\r' || line[trimmed - 1] == ' ' || line[trimmed - 1] == '\t'))
+		trimmed--;
+	if (trimmed == 0)
+		return;
+	char *copy = NULL;
+	if (line[trimmed] != '\0') {
+		copy = malloc(trimmed + 1);
+		if (!copy)
+			return;
+		memcpy(copy, line, trimmed);
+		copy[trimmed] = '\0';
+		line = copy;
+	}
+	struct log_line ll = {line, trimmed, imp->name, imp->line_no};
+	const char *reason = NULL;
+	const struct log_parser *lp = imp->log_parser;
+	void *state = imp->log_state;
+	enum log_parse_result r = LOG_PARSE_BAD;
+	if (lp)
+		r = lp->parse(state, &ll, log_emit, imp, &reason);
+	if (r == LOG_PARSE_BAD || !lp) {
+		/* a mixed file: another format may know this line */
+		const struct log_parser *other = log_parser_detect(line, trimmed);
+		if (other && other != lp) {
+			const char *other_reason = NULL;
+			enum log_parse_result r2 =
+				other->parse(NULL, &ll, log_emit, imp, &other_reason);
+			if (r2 != LOG_PARSE_BAD) {
+				r = r2;
+			} else if (!lp) {
+				reason = other_reason;
+			}
+		} else if (!lp) {
+			reason = "not a recognised capture or log format";
+		}
+	}
+	switch (r) {
+	case LOG_PARSE_OK:
+		imp->stats->log_lines++;
+		imp->stats->records++;
+		imp->file_records++;
+		break;
+	case LOG_PARSE_SKIP:
+		imp->stats->log_skipped++;
+		imp->stats->records++;
+		imp->file_records++;
+		break;
+	case LOG_PARSE_BAD:
+		bad_line(imp, reason ? reason : "malformed log line", line, trimmed, trimmed);
+		break;
+	case LOG_PARSE_NOMEM:
+		bad_line(imp, "out of memory", line, trimmed, trimmed);
+		break;
+	}
+	free(copy);
 }
 
 static int import_source(struct importer *imp, struct source *src);
@@ -510,8 +618,7 @@ static int import_source(struct importer *imp, struct source *src)
 					process_line(imp, buf + start, len,
 						     buf + end + JSON_SCAN_PADDING, NULL);
 				else
-					bad_line(imp, "not a recognised capture format",
-						 buf + start, len, len);
+					log_line(imp, buf + start, len);
 			}
 			imp->offset += len + 1;
 			start += len + 1;
@@ -533,8 +640,7 @@ static int import_source(struct importer *imp, struct source *src)
 					process_line(imp, buf + start, len,
 						     buf + end + JSON_SCAN_PADDING, NULL);
 				else
-					bad_line(imp, "not a recognised capture format",
-						 buf + start, len, len);
+					log_line(imp, buf + start, len);
 			}
 			imp->offset += len;
 			start = end;
@@ -603,6 +709,7 @@ static void file_summary(struct importer *imp, bool readable)
 	json_object_set_new(o, "format",
 			    json_string(imp->converted_from ? imp->converted_from
 					: imp->is_tap	    ? "tap"
+					: imp->log_parser   ? imp->log_parser->name
 							    : "unknown"));
 	json_object_set_new(o, "readable", json_boolean(readable));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)imp->file_bytes));
@@ -682,16 +789,63 @@ static int importer_close(struct importer *imp, bool finish)
 	return rc;
 }
 
-int import_run(const struct import_options *opt, char *const *inputs, size_t ninputs,
+/* True when the file starts like a gateway or IdP log (not a capture): such inputs are read
+ * first, so the correlator holds every log line before the captures that may explain them. */
+static bool looks_like_log(const char *name)
+{
+	if (strcmp(name, "-") == 0)
+		return false;
+	int fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char buf[65536];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0)
+		return false;
+	const char *p = buf, *end = buf + n;
+	if (har_detect(buf, (size_t)n) || envoy_tap_detect(buf, (size_t)n))
+		return false;
+	for (int lines = 0; p < end && lines < 64; lines++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (tap_record_detect(p, len < 4096 ? len : 4096))
+			return false;
+		if (log_parser_detect(p, len))
+			return true;
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return false;
+}
+
+int import_run(const struct import_options *opt_in, char *const *inputs, size_t ninputs,
 	       struct import_stats *stats)
 {
 	struct importer imp;
+	/* every log line is in before the captures: the correlator keeps unexplained gateway
+	 * lines until the end */
+	struct import_options local = *opt_in;
+	local.correlator.hold_gateway_until_finish = true;
+	const struct import_options *opt = &local;
 	if (importer_init(&imp, opt, stats) != 0) {
 		importer_close(&imp, true);
 		return 2;
 	}
-	for (size_t i = 0; i < ninputs; i++) {
-		const char *name = inputs[i];
+	char const **order = calloc(ninputs + 1, sizeof(*order));
+	if (!order) {
+		importer_close(&imp, true);
+		return 2;
+	}
+	size_t norder = 0;
+	bool auto_fmt = !opt->format || strcmp(opt->format, "auto") == 0;
+	for (size_t pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < ninputs; i++)
+			if ((auto_fmt && looks_like_log(inputs[i])) == (pass == 0))
+				order[norder++] = inputs[i];
+	for (size_t i = 0; i < norder; i++) {
+		const char *name = order[i];
 		begin_file(&imp, name);
 		struct source src = {.fd = -1};
 		if (strcmp(name, "-") == 0) {
@@ -715,6 +869,7 @@ int import_run(const struct import_options *opt, char *const *inputs, size_t nin
 		if (src.fd != STDIN_FILENO)
 			close(src.fd);
 	}
+	free(order);
 	return importer_close(&imp, true);
 }
 
@@ -735,8 +890,13 @@ int import_run_buffer(const struct import_options *opt, const char *name, const 
 
 /* ---- lines fed one at a time ---- */
 
+enum feed_mode { FEED_TAP, FEED_LOG, FEED_AUTO };
+
 struct feed_source {
 	char *name;
+	enum feed_mode mode;
+	const struct log_parser *log_parser;
+	void *log_state;
 	uint64_t line_no, offset, lines, records, bad, suppressed, bytes, replayed_base;
 };
 
@@ -760,6 +920,7 @@ static struct feed_source *feed_source_get(struct importer *imp, const char *nam
 		return NULL;
 	}
 	fs->replayed_base = imp->stats->replayed_events;
+	fs->mode = FEED_TAP;
 	imp->stats->files++;
 	return fs;
 }
@@ -777,7 +938,9 @@ static void feed_enter(struct importer *imp, const struct feed_source *fs)
 	imp->file_bytes = fs->bytes;
 	imp->file_replayed_base = fs->replayed_base;
 	imp->converted_from = NULL;
-	imp->is_tap = true;
+	imp->is_tap = fs->mode == FEED_TAP;
+	imp->log_parser = fs->log_parser;
+	imp->log_state = fs->log_state;
 	imp->format_known = true;
 }
 
@@ -818,11 +981,42 @@ int import_feed_line(struct importer *imp, const char *line, size_t len, const c
 	imp->stats->bytes += len + 1;
 	imp->file_bytes += len + 1;
 	strbuf_reset(&imp->last_stream);
-	/* the record scanner copies the line when it lacks the padding it reads past the end */
-	imp->last_kind = (int)process_line(imp, line, len, line + len, &imp->last_stream);
+	bool as_log = fs->mode == FEED_LOG ||
+		      (fs->mode == FEED_AUTO && !tap_record_detect(line, len < 4096 ? len : 4096));
+	if (as_log) {
+		log_line(imp, line, len);
+		imp->last_kind = 0;
+	} else {
+		/* the record scanner copies the line when it lacks the padding it reads past the
+		 * end */
+		imp->last_kind = (int)process_line(imp, line, len, line + len, &imp->last_stream);
+	}
 	imp->offset += len + 1;
 	feed_leave(imp, fs);
 	return imp->last_kind;
+}
+
+int import_source_format(struct importer *imp, const char *source_name, const char *format)
+{
+	struct feed_source *fs = feed_source_get(imp, source_name);
+	if (!fs)
+		return -1;
+	if (!format || strcmp(format, "tap") == 0) {
+		fs->mode = FEED_TAP;
+		return 0;
+	}
+	if (strcmp(format, "auto") == 0) {
+		fs->mode = FEED_AUTO;
+		fs->log_parser = imp->opt->log_parser;
+		fs->log_state = imp->opt->log_state;
+		return 0;
+	}
+	const struct log_parser *lp = named_log_parser(imp, format, &fs->log_state);
+	if (!lp)
+		return -1;
+	fs->mode = FEED_LOG;
+	fs->log_parser = lp;
+	return 0;
 }
 
 const char *import_last_stream(const struct importer *imp, size_t *len)

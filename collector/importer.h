@@ -5,6 +5,7 @@
 
 #include "collector/cimd.h"
 #include "collector/correlator.h"
+#include "parsers/log_parser.h"
 #include "sinks/sink.h"
 
 #include <jansson.h>
@@ -15,13 +16,19 @@ struct import_stats {
 	uint64_t files, unreadable_files, bytes, lines, records, frames, bad_lines, oversized_lines;
 	uint64_t events, sink_failures, unencodable_events;
 	uint64_t http_records, orphan_http_records, replayed_events;
+	uint64_t log_lines, log_skipped; /* gateway / IdP log lines understood, and those that said
+					    nothing about MCP or tokens */
 };
 
 /* Sees every event before it is written (borrowed). */
 typedef void (*import_observer_fn)(void *ctx, json_t *event);
 
 struct import_options {
-	const char *format; /* NULL/"auto", "tap", "har" or "envoy" */
+	const char *format; /* NULL/"auto", "tap", "har", "envoy" or a log parser's name */
+	/* a configured log parser (the JSON mapper, the regex parser) and its state: used for
+	 * inputs that format names, or that nothing else recognises */
+	const struct log_parser *log_parser;
+	void *log_state;
 	size_t max_capture; /* largest whole-document capture (HAR, Envoy) read (512 MiB) */
 	const char *fingerprint_key;	   /* for captures holding raw tokens (default
 					    * $MCPTRAIL_STATE_DIR/fingerprint.key or ./fingerprint.key) */
@@ -60,6 +67,9 @@ struct importer *importer_new(const struct import_options *opt, struct import_st
  * the tap record kind it held (enum tap_record_kind from parsers/tap_record.h), 0 for a blank or
  * bad line, -1 when out of memory. */
 int import_feed_line(struct importer *imp, const char *line, size_t len, const char *source_name);
+/* Lines of source_name are in format: "tap" (the default), "auto" (tap records and any log the
+ * built-in parsers recognise, line by line) or a log parser's name. -1 for an unknown format. */
+int import_source_format(struct importer *imp, const char *source_name, const char *format);
 /* The stream member of the last record fed (not NUL-terminated; valid until the next feed). */
 const char *import_last_stream(const struct importer *imp, size_t *len);
 /* A line of source_name too long to be read (real_len bytes; the first prefix_len in prefix): it is

@@ -35,6 +35,8 @@ struct importer {
 	uint64_t file_lines, file_records, file_bad, file_suppressed, file_bytes;
 	bool is_tap;
 	bool format_known;
+	const struct log_parser *log_parser; /* the input is this log format */
+	void *log_state;
 
 	/* HTTP captures (import_http.c) */
 	struct hashmap *http_exchanges; /* tap stream | exchange → struct http_exchange */

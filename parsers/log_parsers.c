@@ -1,0 +1,38 @@
+/* The registry of built-in log parsers. A new format is one parsers/log_*.c file and one line
+ * here. */
+#include "parsers/log_parser.h"
+
+#include "parsers/log_agentgateway.h"
+
+#include <string.h>
+
+const struct log_parser *const log_parsers[] = {
+	&log_parser_agentgateway,
+	NULL,
+};
+
+const struct log_parser *log_parser_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; log_parsers[i]; i++)
+		if (strcmp(log_parsers[i]->name, name) == 0)
+			return log_parsers[i];
+	return NULL;
+}
+
+const struct log_parser *log_parser_detect(const char *line, size_t len)
+{
+	const struct log_parser *best = NULL;
+	int best_score = 49;
+	for (size_t i = 0; log_parsers[i]; i++) {
+		if (!log_parsers[i]->detect)
+			continue;
+		int s = log_parsers[i]->detect(line, len);
+		if (s > best_score) {
+			best_score = s;
+			best = log_parsers[i];
+		}
+	}
+	return best;
+}
