@@ -7,6 +7,7 @@
 #include "collector/tap_stdio.h"
 #include "collector/util.h"
 #include "collector/verify.h"
+#include "parsers/log_parser.h"
 #include "sinks/sink.h"
 
 #include <stdio.h>
@@ -95,13 +96,18 @@ static int import_main(int argc, char **argv)
 			sink_uris[nsinks++] = argv[++i];
 		} else if (strcmp(a, "--format") == 0 && has_value) {
 			opt.format = argv[++i];
+			const struct log_parser *lp = log_parser_find(opt.format);
 			if (strcmp(opt.format, "auto") != 0 && strcmp(opt.format, "tap") != 0 &&
-			    strcmp(opt.format, "har") != 0 && strcmp(opt.format, "envoy") != 0) {
+			    strcmp(opt.format, "har") != 0 && strcmp(opt.format, "envoy") != 0 &&
+			    (!lp || lp->state_new)) {
 				fprintf(stderr,
-					"mcptrail import: --format: expected auto, tap, har or "
-					"envoy, "
-					"got '%s'\n",
-					opt.format);
+					"mcptrail import: --format: expected auto, tap, har, envoy "
+					"or a log format (");
+				for (size_t k = 0; log_parsers[k]; k++)
+					if (!log_parsers[k]->state_new)
+						fprintf(stderr, "%s%s", k ? ", " : "",
+							log_parsers[k]->name);
+				fprintf(stderr, "), got '%s'\n", opt.format);
 				goto out;
 			}
 		} else if (strcmp(a, "--fingerprint-key") == 0 && has_value) {
