@@ -40,7 +40,7 @@ struct correlator_stats {
 	uint64_t events, tool_calls, tasks, sessions;
 	uint64_t unmatched_responses, orphan_progress, duplicate_requests, evicted;
 	uint64_t unknown_task_status;
-	uint64_t gateway_lines, gateway_merged, gateway_only, grants;
+	uint64_t gateway_lines, gateway_merged, gateway_only, gateway_unmapped, grants;
 };
 
 struct correlator;

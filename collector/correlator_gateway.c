@@ -183,8 +183,10 @@ static int match_score(const struct correlator *c, const struct held *g, const s
 		return strcmp(g->rpc_id, t->rpc_id) == 0 ? 90 : -1;
 	if (same_session)
 		return 70;
-	if (g->session && t->session && (g->rpc_id || g->upstream_session))
-		return -1; /* the line names another session */
+	/* an HTTP tap knows the MCP session ("<tap>/<Mcp-Session-Id>"): a line of another session
+	 * is another call (a gateway that encrypts its session ids needs trace ids to be joined) */
+	if (g->session && t->session && strchr(t->session, '/'))
+		return -1;
 	/* time window only: the identities must agree */
 	if (g->subject && t->subject && strcmp(g->subject, t->subject) != 0 &&
 	    !actor_of(tap_identity, g->subject))
@@ -290,7 +292,9 @@ static void contradiction(struct correlator *c, json_t *tap_ev, const struct hel
 	json_object_set_new(f, "field", json_string(field));
 	json_object_set_new(f, "tap_value", str_or_null(tap_value));
 	json_object_set_new(f, "gateway_value", str_or_null(gw_value));
-	json_object_set_new(f, "gateway", json_deep_copy(g->gateway));
+	json_t *gw = json_deep_copy(g->gateway);
+	json_object_del(gw, "redactions");
+	json_object_set_new(f, "gateway", gw);
 	json_t *evidence = json_array();
 	if (tap_id)
 		json_array_append_new(evidence, json_string(tap_id));
@@ -611,12 +615,30 @@ static json_t *gateway_object(struct correlator *c, const struct obs *o)
 	return gw;
 }
 
+/* Methods that have no mcp.request event of their own: the session lifecycle, pings,
+ * notifications and the server's requests to the client (mcp.session, mcp.sampling, ... events
+ * come from taps only). A gateway line about them is counted, not turned into an event. */
+static bool method_without_event(const char *m)
+{
+	static const char *const skip[] = {
+		"initialize",	      "ping",	    "sampling/createMessage",
+		"elicitation/create", "roots/list", NULL};
+	for (size_t i = 0; skip[i]; i++)
+		if (strcmp(m, skip[i]) == 0)
+			return true;
+	return strncmp(m, "notifications/", 14) == 0;
+}
+
 void gateway_observe(struct correlator *c, const struct obs *o)
 {
 	struct gateway_state *gs = state(c);
 	if (!gs || !o->gateway || !o->gateway->method)
 		return;
 	c->stats.gateway_lines++;
+	if (method_without_event(o->gateway->method)) {
+		c->stats.gateway_unmapped++;
+		return;
+	}
 	gs->gw_seen = true;
 	if (o->time_ns > gs->gw_clock)
 		gs->gw_clock = o->time_ns;

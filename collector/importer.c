@@ -824,26 +824,35 @@ int import_run(const struct import_options *opt_in, char *const *inputs, size_t 
 	       struct import_stats *stats)
 {
 	struct importer imp;
-	/* every log line is in before the captures: the correlator keeps unexplained gateway
-	 * lines until the end */
-	struct import_options local = *opt_in;
-	local.correlator.hold_gateway_until_finish = true;
-	const struct import_options *opt = &local;
-	if (importer_init(&imp, opt, stats) != 0) {
-		importer_close(&imp, true);
-		return 2;
-	}
+	/* logs first, then captures */
 	char const **order = calloc(ninputs + 1, sizeof(*order));
-	if (!order) {
-		importer_close(&imp, true);
+	bool *is_log = calloc(ninputs + 1, sizeof(*is_log));
+	if (!order || !is_log) {
+		free(order);
+		free(is_log);
 		return 2;
 	}
-	size_t norder = 0;
-	bool auto_fmt = !opt->format || strcmp(opt->format, "auto") == 0;
+	size_t norder = 0, nlogs = 0;
+	bool auto_fmt = !opt_in->format || strcmp(opt_in->format, "auto") == 0;
+	for (size_t i = 0; i < ninputs; i++) {
+		is_log[i] = auto_fmt && looks_like_log(inputs[i]);
+		nlogs += is_log[i];
+	}
 	for (size_t pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < ninputs; i++)
-			if ((auto_fmt && looks_like_log(inputs[i])) == (pass == 0))
+			if (is_log[i] == (pass == 0))
 				order[norder++] = inputs[i];
+	free(is_log);
+	/* when captures follow the logs, every log line is in before them: the correlator keeps
+	 * unexplained gateway lines until the end; logs alone go out as they come */
+	struct import_options local = *opt_in;
+	local.correlator.hold_gateway_until_finish = nlogs > 0 && nlogs < ninputs;
+	const struct import_options *opt = &local;
+	if (importer_init(&imp, opt, stats) != 0) {
+		free(order);
+		importer_close(&imp, true);
+		return 2;
+	}
 	for (size_t i = 0; i < norder; i++) {
 		const char *name = order[i];
 		begin_file(&imp, name);

@@ -167,6 +167,11 @@ static enum log_parse_result agw_parse(void *state, const struct log_line *line,
 	json_t *identity = NULL;
 	const char *scope = log_get_str(o, "scope");
 	const char *method = log_get_str(o, "mcp.method.name");
+	if (!method && log_get(o, "mcp.method.name")) {
+		*reason = "agentgateway: \"mcp.method.name\" is not a string";
+		rc = LOG_PARSE_BAD;
+		goto out;
+	}
 	if ((scope && strcmp(scope, "request") != 0) || !method)
 		goto out; /* not an MCP request line (startup, config, plain HTTP) */
 	int64_t t;
