@@ -488,7 +488,9 @@ static bool attach_findings(struct timeline *tl)
 	return ok;
 }
 
-/* A subject seen with a new token fingerprint: a line before the first event with it. */
+/* A subject seen with a token fingerprint it has not used before: a line before the first event
+ * with it. Going back to an older token (two tokens in use at once, or the session end event,
+ * which carries the session's first identity) is not a change. */
 static bool insert_token_changes(struct timeline *tl)
 {
 	struct hashmap *last = hashmap_new();
@@ -498,12 +500,16 @@ static bool insert_token_changes(struct timeline *tl)
 	for (size_t i = 0; ok && i < tl->nitems; i++) {
 		struct timeline_entry *e = &tl->items[i];
 		const struct timeline_who *w = e->who;
-		if (e->kind == TIMELINE_ENTRY_EVENT && !e->as_actor && w && w->subject &&
-		    w->fingerprint) {
+		if (e->kind == TIMELINE_ENTRY_EVENT && w && w->subject && w->fingerprint) {
 			char key[1024];
 			snprintf(key, sizeof(key), "%s|%s", w->issuer ? w->issuer : "", w->subject);
 			const struct timeline_who *prev = hashmap_get(last, key, strlen(key));
-			if (prev && prev->fingerprint != w->fingerprint) {
+			char fkey[1200];
+			snprintf(fkey, sizeof(fkey), "%s\x1f%s", key, w->fingerprint);
+			bool known = hashmap_get(last, fkey, strlen(fkey)) != NULL;
+			if (!known)
+				ok = ok && hashmap_put(last, fkey, strlen(fkey), (void *)w);
+			if (prev && prev->fingerprint != w->fingerprint && !known) {
 				if (n + 2 > cap) {
 					struct timeline_entry *o =
 						realloc(out, (cap *= 2) * sizeof(*out));
@@ -524,8 +530,8 @@ static bool insert_token_changes(struct timeline *tl)
 				t->who = w;
 				t->previous = prev;
 			}
-			if (prev != w)
-				ok = hashmap_put(last, key, strlen(key), (void *)w);
+			if (prev != w && !known)
+				ok = ok && hashmap_put(last, key, strlen(key), (void *)w);
 		}
 		if (n + 1 > cap) {
 			struct timeline_entry *o = realloc(out, (cap *= 2) * sizeof(*out));
@@ -557,27 +563,35 @@ static bool is_poll(const struct timeline_entry *e)
 
 /* Consecutive tasks/get of one task by the same identity in the same session with the same
  * outcome become one entry; anything else about the task (a status change, the call, a result
- * fetch, a finding) ends the run. Polls of other tasks or other work in between do not. */
+ * fetch, a finding) ends every run of it. Other work in between, and polls of the task from
+ * another session or identity (shown on their own), do not. */
 static bool collapse_polls(struct timeline *tl)
 {
-	struct hashmap *open = hashmap_new();
-	if (!open)
-		return false;
-	bool ok = true;
+	struct hashmap *open = hashmap_new(); /* task, session, who → 1 + index of the run */
+	struct hashmap *runs = hashmap_new(); /* task → newest run key (to end them all) */
+	bool ok = open && runs;
+	uint64_t epoch = 0;
 	for (size_t i = 0; ok && i < tl->nitems; i++) {
 		struct timeline_entry *e = &tl->items[i];
 		if (!e->task_id)
 			continue;
-		size_t klen = strlen(e->task_id);
+		size_t tlen = strlen(e->task_id);
 		if (!is_poll(e)) {
-			hashmap_remove(open, e->task_id, klen);
+			/* a new epoch for the task: runs opened before it are closed */
+			ok = hashmap_put(runs, e->task_id, tlen, (void *)(uintptr_t)++epoch);
 			continue;
 		}
-		struct timeline_entry *g = NULL;
-		size_t gi = (size_t)(uintptr_t)hashmap_get(open, e->task_id, klen);
-		if (gi)
-			g = &tl->items[gi - 1];
-		if (g && g->session == e->session && g->who == e->who && g->outcome == e->outcome) {
+		char key[1024];
+		int klen = snprintf(
+			key, sizeof(key), "%s\x1f%s\x1f%p\x1f%s\x1f%llu", e->task_id,
+			e->session ? e->session : "", (const void *)e->who,
+			e->outcome ? e->outcome : "",
+			(unsigned long long)(uintptr_t)hashmap_get(runs, e->task_id, tlen));
+		if (klen < 0 || (size_t)klen >= sizeof(key))
+			continue;
+		size_t gi = (size_t)(uintptr_t)hashmap_get(open, key, (size_t)klen);
+		if (gi) {
+			struct timeline_entry *g = &tl->items[gi - 1];
 			if (g->nmore == g->more_cap) {
 				size_t c = g->more_cap ? g->more_cap * 2 : 8;
 				const char **m = realloc(g->more_ids, c * sizeof(*m));
@@ -602,10 +616,11 @@ static bool collapse_polls(struct timeline *tl)
 			e->kind = TIMELINE_ENTRY_POLLS;
 			e->count = 1;
 			e->last_ns = e->time_ns;
-			ok = hashmap_put(open, e->task_id, klen, (void *)(uintptr_t)(i + 1));
+			ok = hashmap_put(open, key, (size_t)klen, (void *)(uintptr_t)(i + 1));
 		}
 	}
 	hashmap_free(open, NULL);
+	hashmap_free(runs, NULL);
 	for (size_t i = 0; i < tl->nitems; i++)
 		if (tl->items[i].kind == TIMELINE_ENTRY_POLLS && tl->items[i].count == 1)
 			tl->items[i].kind = TIMELINE_ENTRY_EVENT;

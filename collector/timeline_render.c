@@ -443,7 +443,7 @@ int timeline_write_text(const struct timeline *tl, FILE *out)
 	fprintf(out,
 		"\n%" PRIu64 " entries for %" PRIu64 " events: %" PRIu64 " tool calls (%" PRIu64
 		" failed, %" PRIu64 " retried), %" PRIu64 " requests, %" PRIu64
-		" task changes, %" PRIu64 " polls in %" PRIu64 " groups, %" PRIu64
+		" task changes, %" PRIu64 " polls in %" PRIu64 " runs, %" PRIu64
 		" auth challenges, %" PRIu64 " token changes, %" PRIu64 " as actor, %" PRIu64
 		" findings\n",
 		s->entries, s->events, s->tool_calls, s->failures, s->retries, s->requests,
