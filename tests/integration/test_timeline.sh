@@ -124,6 +124,13 @@ grep -q '^1 entries for 1 events' window.txt || fail "window: $(tail -1 window.t
 grep -q ' from .* to ' window.txt || fail "window in the header"
 
 # ---- inputs: stdin, zstd, bad lines, nothing matched, unreadable file, bad usage
+# file-sink segments: rotated, zstd-compressed, hash-chained
+mkdir trail
+"$MCPTRAIL" import --sink "file:trail/t?rotate_bytes=4K&compress=zstd&chain=1&key=$WORK/chain.key" incident.har 2>/dev/null ||
+	fail "import to segments"
+[ "$(ls trail/t.*.jsonl.zst | wc -l)" -gt 1 ] || fail "expected several segments"
+tl --identity alice trail/t.* 2>seg.err | grep -q '^11 entries' || fail "timeline over segments: $(cat seg.err)"
+[ ! -s seg.err ] || fail "segments: $(cat seg.err)"
 if command -v zstd >/dev/null; then
 	zstd -q -c incident.events >incident.events.zst
 	tl --identity alice incident.events.zst | grep -q '^11 entries' || fail "zstd input"
