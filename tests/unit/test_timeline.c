@@ -270,8 +270,8 @@ static void test_bad_lines_are_counted(void **state)
 	const char *lines[] = {
 		"{\"type\":\"mcp.tool_call\",\"identity\":{\"subject\":\"alice\"", /* cut */
 		"[1,2]",
-		"{\"schema\":\"mcptrail/1\",\"event_id\":\"x\",\"type\":\"t\",\"identity\":"
-		"{\"subject\":\"alice\"}}", /* no time */
+		("{\"schema\":\"mcptrail/1\",\"event_id\":\"x\",\"type\":\"t\",\"identity\":"
+		 "{\"subject\":\"alice\"}}"), /* no time */
 		"{\"event_id\":\"y\",\"type\":\"t\",\"time\":\"yesterday\",\"s\":\"alice\"}",
 		"{\"event_id\":\"z\",\"type\":\"t\",\"time\":\"2026-03-02T10:00:00Z\"}", /* fine */
 		"not json at all", /* prefilter */
