@@ -5,6 +5,7 @@
 #include "collector/redact.h"
 #include "collector/tap_http.h"
 #include "collector/tap_stdio.h"
+#include "collector/timeline.h"
 #include "collector/util.h"
 #include "collector/verify.h"
 #include "parsers/log_parser.h"
@@ -27,6 +28,8 @@ static void usage(FILE *f)
 		"                                                      captures in, normalized "
 		"events out\n"
 		"  demo [-o FILE]                                      import the bundled capture\n"
+		"  timeline (--identity ID | --task ID | --session ID) [--from T] [--to T]\n"
+		"           [--format text|json] [-o FILE] EVENTS...   what it did, in order\n"
 		"  version                                             print the version\n"
 		"\n"
 		"  verify [--key FILE] FILE...                         check a hash-chained "
@@ -35,7 +38,7 @@ static void usage(FILE *f)
 		"  collect -c CONFIG [--check]                         the daemon (--help-config: "
 		"every key)\n"
 		"\n"
-		"Not in this version yet: blast-radius, timeline.\n");
+		"Not in this version yet: blast-radius.\n");
 }
 
 static void import_usage(FILE *f)
@@ -258,6 +261,8 @@ int main(int argc, char **argv)
 		return verify_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "demo") == 0)
 		return demo_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "timeline") == 0)
+		return timeline_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("mcptrail %s (schema mcptrail/1)\n", MCPTRAIL_VERSION);
 		return 0;
