@@ -5,6 +5,7 @@
  * A task-augmented tools/call moves into its task, keyed by (server, taskId), and is emitted when
  * the task reaches a terminal status (or times out, or its server goes away). */
 #include "collector/correlator_internal.h"
+#include "collector/event.h"
 #include "collector/redact.h"
 #include "collector/util.h"
 
@@ -61,6 +62,8 @@ void correlator_config_defaults(struct correlator_config *cfg)
 	cfg->max_hold_ns = 60LL * 1000000000LL;
 	cfg->max_held = 100000;
 	cfg->hold_gateway_until_finish = false;
+	cfg->scope_map = NULL;
+	cfg->max_sampling_depth = 2;
 }
 
 struct correlator *correlator_new(const struct correlator_config *cfg, correlator_emit_fn emit,
@@ -365,10 +368,32 @@ static void task_emit_call(struct correlator *c, struct task *t, const char *out
 	t->emitted = true;
 }
 
+/* Evidence for a task finding: the call that created the task and the task's latest state
+ * event. */
+static json_t *task_evidence(const struct task *t, const struct stream *s, const char *status,
+			     uint64_t seq)
+{
+	(void)s;
+	json_t *ids = json_array();
+	char id[33];
+	if (t->call) {
+		call_event_id(t->call, id);
+		json_array_append_new(ids, json_string(id));
+	}
+	if (status) {
+		char seed[512];
+		snprintf(seed, sizeof(seed), "%s|%s|%llu", t->key, status, (unsigned long long)seq);
+		event_id_for("mcp.task", seed, id);
+		json_array_append_new(ids, json_string(id));
+	}
+	return ids;
+}
+
 /* A finding when a task is touched by another identity than the one that created it. */
 static void task_check_identity(struct correlator *c, struct task *t, struct stream *s,
-				int64_t time_ns, uint64_t seq, const char *action)
+				int64_t time_ns, uint64_t seq, const struct call *touch)
 {
+	const char *action = touch->method;
 	char key[512];
 	identity_key(c->cur_identity, key, sizeof(key));
 	if (!t->creator_key || !c->cur_identity || strcmp(t->creator_key, key) == 0)
@@ -382,6 +407,11 @@ static void task_check_identity(struct correlator *c, struct task *t, struct str
 			  "summary", "a task was touched by a different identity than its creator");
 	json_object_set_new(f, "action", json_string(action));
 	json_object_set_new(f, "creator", t->creator ? json_incref(t->creator) : json_null());
+	json_t *evidence = task_evidence(t, s, NULL, 0);
+	char touch_id[33];
+	request_event_id(touch, touch_id);
+	json_array_append_new(evidence, json_string(touch_id));
+	json_object_set_new(f, "evidence", evidence);
 	json_object_set_new(ev, "finding", f);
 	json_object_set_new(
 		ev, "task",
@@ -410,6 +440,7 @@ static void check_token_lifetime(struct correlator *c, struct task *t, struct st
 			      "action", t->status ? t->status : "unknown", "token_exp",
 			      (json_int_t)json_integer_value(exp));
 	json_object_set_new(f, "creator", json_incref(t->creator));
+	json_object_set_new(f, "evidence", task_evidence(t, s, t->status, seq));
 	json_object_set_new(ev, "finding", f);
 	json_object_set_new(ev, "task",
 			    json_pack("{s:s, s:s, s:I}", "id", t->id, "status",
@@ -775,7 +806,7 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 				t->polls++;
 			else if (span_is(m->method, "tasks/cancel"))
 				t->cancels++;
-			task_check_identity(c, t, s, o->time_ns, o->seq, call->method);
+			task_check_identity(c, t, s, o->time_ns, o->seq, call);
 		}
 	}
 	if (call->related_task) {
@@ -786,6 +817,8 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 	if (span_is(m->method, "sampling/createMessage") ||
 	    span_is(m->method, "elicitation/create"))
 		call->params_summary = summarize_server_request(o);
+	if (span_is(m->method, "sampling/createMessage"))
+		findings_on_sampling_request(c, s, call);
 	if (m->meta_progress_token.kind == JSON_ID_STRING ||
 	    m->meta_progress_token.kind == JSON_ID_NUMBER) {
 		size_t pk_len;
@@ -1410,6 +1443,7 @@ void correlator_finish(struct correlator *c)
 	free(l.items);
 	sweep_tasks(c, NULL, true);
 	gateway_finish(c);
+	findings_finish(c);
 }
 
 const struct correlator_stats *correlator_stats(const struct correlator *c)
@@ -1427,6 +1461,7 @@ void correlator_free(struct correlator *c)
 	if (!c)
 		return;
 	gateway_free(c);
+	findings_free(c);
 	hashmap_free(c->pending, call_free_value);
 	hashmap_free(c->progress, NULL);
 	hashmap_free(c->tasks, task_free);

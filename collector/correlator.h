@@ -33,6 +33,11 @@ struct correlator_config {
 	int64_t max_hold_ns;
 	size_t max_held;
 	bool hold_gateway_until_finish;
+	/* findings (collector/correlator_findings.c): required scopes per tool ({"tool": [scopes],
+	 * "server/tool": [scopes]}, borrowed; NULL: no scope findings), and how deep sampling with
+	 * tools may nest on one session before it is a finding (2) */
+	json_t *scope_map;
+	unsigned max_sampling_depth;
 };
 
 struct correlator_stats {

@@ -87,8 +87,7 @@ void event_emit(struct correlator *c, json_t *ev)
 	c->redactions = 0;
 	if (gateway_offer_tap_event(c, ev))
 		return; /* waits for a gateway's view of the same call */
-	c->stats.events++;
-	c->emit(c->emit_ctx, ev);
+	correlator_deliver(c, ev);
 }
 
 static json_t *str_or_null(const char *s)
@@ -164,12 +163,48 @@ static json_t *error_object(const struct json_scan *response)
 	return e;
 }
 
+static const char *request_event_type(const char *m)
+{
+	if (strcmp(m, "sampling/createMessage") == 0)
+		return "mcp.sampling";
+	if (strcmp(m, "elicitation/create") == 0)
+		return "mcp.elicitation";
+	if (strcmp(m, "roots/list") == 0)
+		return "mcp.roots";
+	return "mcp.request";
+}
+
+static void request_seed(const struct call *call, char *seed, size_t n)
+{
+	snprintf(seed, n, "%s|%d|%llu|%s", call->stream->id, call->dir,
+		 (unsigned long long)call->seq, call->rpc_id);
+}
+
+void request_event_id(const struct call *call, char out[33])
+{
+	char seed[256];
+	request_seed(call, seed, sizeof(seed));
+	event_id_for(request_event_type(call->method), seed, out);
+}
+
+static void tool_call_seed(const struct call *call, char *seed, size_t n)
+{
+	snprintf(seed, n, "%s|%llu|%s", call->stream->id, (unsigned long long)call->seq,
+		 call->rpc_id);
+}
+
+void call_event_id(const struct call *call, char out[33])
+{
+	char seed[256];
+	tool_call_seed(call, seed, sizeof(seed));
+	event_id_for("mcp.tool_call", seed, out);
+}
+
 void emit_tool_call(struct correlator *c, struct call *call, const char *outcome, int64_t end_ns,
 		    const struct json_scan *response, struct task *task)
 {
 	char seed[256];
-	snprintf(seed, sizeof(seed), "%s|%llu|%s", call->stream->id, (unsigned long long)call->seq,
-		 call->rpc_id);
+	tool_call_seed(call, seed, sizeof(seed));
 	json_t *ev = correlator_event(c, "mcp.tool_call", call->start_ns, seed);
 	json_t *o = json_object();
 	json_object_set_new(o, "tool", str_or_null(call->tool));
@@ -329,16 +364,9 @@ void emit_request(struct correlator *c, struct call *call, const char *outcome, 
 	const char *m = call->method;
 	if (strcmp(m, "initialize") == 0 || strcmp(m, "ping") == 0)
 		return; /* covered by mcp.session / counted */
-	const char *type = "mcp.request";
-	if (strcmp(m, "sampling/createMessage") == 0)
-		type = "mcp.sampling";
-	else if (strcmp(m, "elicitation/create") == 0)
-		type = "mcp.elicitation";
-	else if (strcmp(m, "roots/list") == 0)
-		type = "mcp.roots";
+	const char *type = request_event_type(m);
 	char seed[256];
-	snprintf(seed, sizeof(seed), "%s|%d|%llu|%s", call->stream->id, call->dir,
-		 (unsigned long long)call->seq, call->rpc_id);
+	request_seed(call, seed, sizeof(seed));
 	json_t *ev = correlator_event(c, type, call->start_ns, seed);
 	c->redactions += call->redactions;
 	json_object_set_new(ev, "request", request_object(call, outcome, end_ns, response));

@@ -252,8 +252,7 @@ static void apply_grant(struct correlator *c, json_t *ev)
 
 static void deliver(struct correlator *c, json_t *ev)
 {
-	c->stats.events++;
-	c->emit(c->emit_ctx, ev);
+	correlator_deliver(c, ev);
 }
 
 static void add_source(json_t *ev, const char *source)

@@ -102,10 +102,11 @@ struct correlator {
 	struct call *oldest, *newest;
 	size_t pending_count;
 	int64_t now_ns, last_sweep_ns;
-	json_t *cur_identity;	       /* identity of the observation being handled (borrowed) */
-	unsigned redactions;	       /* in the event being built */
-	struct strbuf kbuf;	       /* scratch for scoped message keys */
-	struct gateway_state *gateway; /* gateway and IdP logs, NULL until one is seen */
+	json_t *cur_identity;		 /* identity of the observation being handled (borrowed) */
+	unsigned redactions;		 /* in the event being built */
+	struct strbuf kbuf;		 /* scratch for scoped message keys */
+	struct gateway_state *gateway;	 /* gateway and IdP logs, NULL until one is seen */
+	struct findings_state *findings; /* NULL until needed */
 	struct correlator_stats stats;
 };
 
@@ -131,6 +132,16 @@ void emit_request(struct correlator *c, struct call *call, const char *outcome, 
 void emit_session(struct correlator *c, struct stream *s, const char *state, int64_t time_ns);
 void emit_invalid(struct correlator *c, struct stream *s, const struct obs *o);
 void emit_gap(struct correlator *c, struct stream *s, const struct obs *o);
+
+/* correlator_findings.c: every event leaves through here (identity class, findings about it) */
+void correlator_deliver(struct correlator *c, json_t *event_take);
+void findings_on_sampling_request(struct correlator *c, struct stream *s, struct call *call);
+void findings_finish(struct correlator *c);
+void findings_free(struct correlator *c);
+/* The event id the event that closes call will have. */
+void call_event_id(const struct call *call, char out[33]);
+/* The same for a request other than tools/call (mcp.request, mcp.sampling, ...). */
+void request_event_id(const struct call *call, char out[33]);
 
 /* correlator_gateway.c */
 void gateway_observe(struct correlator *c, const struct obs *o);

@@ -30,14 +30,21 @@ json_t *event_string_lossy(const char *s)
 	return v;
 }
 
-json_t *event_envelope(const char *type, int64_t time_ns, const char *id_seed)
+void event_id_for(const char *type, const char *id_seed, char out[33])
 {
 	struct strbuf b = STRBUF_INIT;
 	strbuf_printf(&b, "%s|%s", type, id_seed);
 	char hex[65];
-	sha256_hex(b.data, b.len, hex);
+	sha256_hex(b.data ? b.data : "", b.len, hex);
 	strbuf_free(&b);
-	hex[32] = '\0';
+	memcpy(out, hex, 32);
+	out[32] = '\0';
+}
+
+json_t *event_envelope(const char *type, int64_t time_ns, const char *id_seed)
+{
+	char hex[33];
+	event_id_for(type, id_seed, hex);
 	json_t *ev = json_object();
 	json_object_set_new(ev, "schema", json_string(EVENT_SCHEMA));
 	json_object_set_new(ev, "event_id", json_string(hex));

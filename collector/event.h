@@ -9,6 +9,8 @@
 
 /* A new event object with schema, event_id, type and time set. The id is derived from type and
  * id_seed only, so the same input always yields the same id. */
+/* The event id an event of type with this seed gets (32 hex digits and a NUL). */
+void event_id_for(const char *type, const char *id_seed, char out[33]);
 json_t *event_envelope(const char *type, int64_t time_ns, const char *id_seed);
 
 /* "2026-11-27T10:00:00.123456789Z" as a new jansson string. */

@@ -43,23 +43,32 @@ static void usage(FILE *f)
 
 static void import_usage(FILE *f)
 {
-	fprintf(f, "usage: mcptrail import [--format auto|tap|har|envoy] [--encode ENC] [-o FILE]\n"
-		   "         [--sink URI]... (ENC: json, ocsf, ecs, cef, leef; applies to the "
-		   "sinks after it)\n"
-		   "         [--max-line BYTES] [--request-timeout SEC]\n"
-		   "         [--fingerprint-key FILE] [--jwks FILE]\n"
-		   "         [--redact-rule NAME=PCRE2]... [--arguments-cap BYTES]\n"
-		   "         [--cimd-fetch --cimd-allow HOST... [--cimd-allow-private] [--cimd-ca "
-		   "PEM]]\n"
-		   "         INPUT...\n"
-		   "  Reads tap records, HAR 1.2 files or Envoy HTTP tap traces (INPUT '-' is\n"
-		   "  stdin), correlates them and writes normalized events (JSON lines) to FILE,\n"
-		   "  each sink, or stdout. Sinks: file:PATH[?options], a plain path,\n"
-		   "  syslog+udp|tcp|tls://HOST:PORT[?options].\n"
-		   "  Tool arguments leave as a SHA-256 and a redacted copy capped at\n"
-		   "  --arguments-cap (default 4K): built-in redaction rules plus yours.\n"
-		   "  --cimd-fetch fetches (off by default) and validates the client metadata\n"
-		   "  document of https client_ids on allowlisted hosts.\n");
+	fprintf(f,
+		"usage: mcptrail import [--format auto|tap|har|envoy|LOGFORMAT] [--encode ENC]\n"
+		"         [-o FILE]\n"
+		"         [--sink URI]... (ENC: json, ocsf, ecs, cef, leef; applies to the "
+		"sinks after it)\n"
+		"         [--max-line BYTES] [--request-timeout SEC]\n"
+		"         [--fingerprint-key FILE] [--jwks FILE]\n"
+		"         [--redact-rule NAME=PCRE2]... [--arguments-cap BYTES]\n"
+		"         [--scope-map FILE] [--max-sampling-depth N]\n"
+		"         [--cimd-fetch --cimd-allow HOST... [--cimd-allow-private] [--cimd-ca "
+		"PEM]]\n"
+		"         INPUT...\n"
+		"  Reads tap records, HAR 1.2 files or Envoy HTTP tap traces (INPUT '-' is\n"
+		"  stdin), correlates them and writes normalized events (JSON lines) to FILE,\n"
+		"  each sink, or stdout. Sinks: file:PATH[?options], a plain path,\n"
+		"  syslog+udp|tcp|tls://HOST:PORT[?options].\n"
+		"  Tool arguments leave as a SHA-256 and a redacted copy capped at\n"
+		"  --arguments-cap (default 4K): built-in redaction rules plus yours.\n"
+		"  --cimd-fetch fetches (off by default) and validates the client metadata\n"
+		"  document of https client_ids on allowlisted hosts.\n"
+		"  Gateway and identity-provider logs (LOGFORMAT: agentgateway, ...) are\n"
+		"  detected per file and per line; a gateway line and a capture of the same\n"
+		"  call become one event.\n"
+		"  --scope-map FILE: {\"tool\": [scopes], \"server/tool\": [scopes]} enables the\n"
+		"  scope_not_granted and scopes_unused findings; --max-sampling-depth (2):\n"
+		"  sampling with tools nested deeper is a finding.\n");
 }
 
 static int import_main(int argc, char **argv)
@@ -77,6 +86,7 @@ static int import_main(int argc, char **argv)
 	struct redact_rule_spec rules[64];
 	size_t nrules = 0;
 	struct redactor *redactor = NULL;
+	json_t *scope_map = NULL;
 	const char *allow[64];
 	size_t nallow = 0;
 	if (!inputs)
@@ -143,6 +153,28 @@ static int import_main(int argc, char **argv)
 			}
 			*eq = '\0';
 			rules[nrules++] = (struct redact_rule_spec){spec, eq + 1, NULL};
+		} else if (strcmp(a, "--scope-map") == 0 && has_value) {
+			json_error_t jerr;
+			json_decref(scope_map);
+			scope_map = json_load_file(argv[++i], 0, &jerr);
+			if (!json_is_object(scope_map)) {
+				fprintf(stderr,
+					"mcptrail import: --scope-map %s: expected a JSON object "
+					"{\"tool\": [\"scope\", ...], \"server/tool\": "
+					"[...]}%s%s\n",
+					argv[i], scope_map ? "" : ": ", scope_map ? "" : jerr.text);
+				goto out;
+			}
+			opt.correlator.scope_map = scope_map;
+		} else if (strcmp(a, "--max-sampling-depth") == 0 && has_value) {
+			char *end;
+			unsigned long d = strtoul(argv[++i], &end, 10);
+			if (*end || d < 1 || d > 1000) {
+				fprintf(stderr, "mcptrail import: --max-sampling-depth: expected "
+						"1..1000\n");
+				goto out;
+			}
+			opt.correlator.max_sampling_depth = (unsigned)d;
 		} else if (strcmp(a, "--arguments-cap") == 0 && has_value) {
 			if (!parse_size(argv[++i], &opt.correlator.arguments_cap)) {
 				fprintf(stderr,
@@ -238,6 +270,7 @@ out:
 		if (sinks[i])
 			sink_close(sinks[i]);
 	redactor_free(redactor);
+	json_decref(scope_map);
 	free(inputs);
 	return rc;
 }
