@@ -248,6 +248,7 @@ static const struct {
 	{"finding", EVENT_FINDING, "mcptrail finding"},
 	{"ingest.error", EVENT_INGEST_ERROR, "Ingest error"},
 	{"ingest.summary", EVENT_INGEST_SUMMARY, "Ingest summary"},
+	{"identity.grant", EVENT_GRANT, "OAuth token grant"},
 };
 
 /* How a call or request ended (call.outcome / request.outcome) → status and severity. */
@@ -380,6 +381,7 @@ static void read_identity(struct event_view *v)
 	const json_t *token = json_object_get(id, "token");
 	v->fingerprint = str_at(token, "fingerprint");
 	v->token_class = str_at(token, "class");
+	v->identity_class = str_at(id, "class");
 }
 
 static void read_session(struct event_view *v)
@@ -546,6 +548,18 @@ static void read_kind(struct event_view *v)
 		v->url = str_at(json_object_get(o, "client_metadata"), "url");
 		set_status(v, STATUS_UNKNOWN, finding_severity(str_at(o, "severity")));
 		break;
+	case EVENT_GRANT: {
+		o = json_object_get(ev, "grant");
+		v->detail = str_at(o, "grant_type");
+		v->action = vstr_c("grant");
+		v->message = str_at(o, "error");
+		v->url = str_at(o, "audience");
+		v->verb = API_CREATE;
+		const json_t *ok = json_object_get(o, "success");
+		set_status(v, json_is_true(ok) ? STATUS_SUCCESS : STATUS_FAILURE,
+			   json_is_true(ok) ? 1 : 3);
+		break;
+	}
 	case EVENT_INGEST_ERROR:
 		o = json_object_get(ev, "error");
 		v->action = vstr_c("ingest.error");

@@ -55,6 +55,8 @@ static struct ecs_class ecs_classify(const struct event_view *v)
 		return (struct ecs_class){"event", "api", "info"};
 	case EVENT_FINDING:
 		return (struct ecs_class){"alert", "intrusion_detection", "info"};
+	case EVENT_GRANT:
+		return (struct ecs_class){"event", "authentication", "start"};
 	case EVENT_CAPTURE_GAP:
 	case EVENT_INGEST_ERROR:
 		return (struct ecs_class){"pipeline_error", NULL, "error"};

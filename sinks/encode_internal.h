@@ -43,6 +43,7 @@ enum event_kind {
 	EVENT_FINDING,
 	EVENT_INGEST_ERROR,
 	EVENT_INGEST_SUMMARY,
+	EVENT_GRANT, /* identity.grant: an identity provider issued or refused a token */
 	EVENT_OTHER, /* identity.blast_radius (reserved) and types this version does not know */
 };
 
@@ -84,6 +85,7 @@ struct event_view {
 
 	/* identity */
 	struct vstr subject, issuer, client_id, identity_source, fingerprint, token_class;
+	struct vstr identity_class;    /* human, service, agent, unknown */
 	const json_t *scopes, *actors; /* arrays of strings, or NULL */
 	int verified;		       /* 1, 0, or -1 when absent */
 

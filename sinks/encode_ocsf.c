@@ -72,6 +72,16 @@ static void ocsf_classify(const struct event_view *v, struct ocsf_class *c)
 	case EVENT_FINDING:
 		*c = (struct ocsf_class){2004, 2, "Detection Finding", "Findings", 1, "Create"};
 		break;
+	case EVENT_GRANT:
+		/* an access token issued for a resource is OCSF's closest analogue of a service
+		 * ticket */
+		*c = (struct ocsf_class){3002,
+					 3,
+					 "Authentication",
+					 "Identity & Access Management",
+					 4,
+					 "Service Ticket Request"};
+		break;
 	default:
 		*c = (struct ocsf_class){0, 0, "Base Event", "Uncategorized", 99, "Other"};
 		break;
@@ -111,9 +121,16 @@ static void ocsf_user(struct json_build *b, json_t *parent, const struct event_v
 	}
 	jb_str(b, user, "domain", v->issuer);
 	jb_str(b, user, "credential_uid", v->fingerprint);
-	if (vstr_eq(v->token_class, "client_credentials")) {
+	if (vstr_eq(v->token_class, "client_credentials") ||
+	    vstr_eq(v->identity_class, "service")) {
 		jb_int(b, user, "type_id", 4);
 		jb_cstr(b, user, "type", "Service");
+	} else if (vstr_eq(v->identity_class, "human")) {
+		jb_int(b, user, "type_id", 1);
+		jb_cstr(b, user, "type", "User");
+	} else if (vstr_eq(v->identity_class, "agent")) {
+		jb_int(b, user, "type_id", 99);
+		jb_cstr(b, user, "type", "AI Agent");
 	}
 }
 
@@ -388,7 +405,9 @@ int encode_ocsf(const struct event_view *v, struct strbuf *out)
 			ocsf_session(&b, actor, v);
 			if (actor && json_object_size(actor) == 0)
 				json_object_del(root, "actor");
-			ocsf_auth_protocol(&b, root, v->challenge_scheme);
+			ocsf_auth_protocol(&b, root,
+					   v->kind == EVENT_GRANT ? vstr_c("bearer")
+								  : v->challenge_scheme);
 			jb_bool(&b, root, "is_remote", vstr_eq(v->transport, "http"));
 			ocsf_http(&b, root, v);
 		} else {

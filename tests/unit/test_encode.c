@@ -293,6 +293,8 @@ static void ocsf_checks(const json_t *ev, void *arg)
 			       : 3002;
 	else if (strcmp(type, "finding") == 0)
 		want = 2004;
+	else if (strcmp(type, "identity.grant") == 0)
+		want = 3002; /* Authentication: Service Ticket Request */
 	else if (strncmp(type, "mcp.", 4) == 0)
 		want = 6003;
 	else
