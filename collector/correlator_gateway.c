@@ -422,11 +422,14 @@ static void emit_standalone(struct correlator *c, struct held *g)
 	json_object_set_new(
 		r, "attempts",
 		json_integer(1 + json_integer_value(json_object_get(g->gateway, "retry_attempt"))));
-	json_object_set(r, "latency_ms", dur ? dur : json_null());
+	/* no duration in the log: the call is placed at one instant (ended_at = started_at), and
+	 * the schema wants a number unless the outcome is no_response */
+	json_t *zero = json_real(0);
+	json_object_set(r, "latency_ms", dur ? dur : zero);
 	json_object_set_new(r, "started_at", event_time(g->start_ns));
 	json_object_set_new(r, "request_seq", json_integer(0));
 	if (tool_call) {
-		json_object_set(r, "waited_ms", dur ? dur : json_null());
+		json_object_set(r, "waited_ms", dur ? dur : zero);
 		json_object_set_new(r, "ended_at", event_time(g->end_ns));
 		json_object_set_new(r, "progress_notifications", json_integer(0));
 		json_object_set_new(r, "task_augmented",
@@ -441,6 +444,7 @@ static void emit_standalone(struct correlator *c, struct held *g)
 		snprintf(tp, sizeof(tp), "00-%s-%s-01", g->trace_id, "0000000000000000");
 		json_object_set_new(r, "traceparent", json_string(tp));
 	}
+	json_decref(zero);
 	json_object_set_new(ev, tool_call ? "call" : "request", r);
 	json_object_set_new(ev, "session", standalone_session(g));
 	json_object_set(ev, "identity", g->identity);

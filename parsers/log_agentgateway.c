@@ -172,8 +172,16 @@ static enum log_parse_result agw_parse(void *state, const struct log_line *line,
 		rc = LOG_PARSE_BAD;
 		goto out;
 	}
-	if ((scope && strcmp(scope, "request") != 0) || !method)
-		goto out; /* not an MCP request line (startup, config, plain HTTP) */
+	if ((scope && strcmp(scope, "request") != 0) || !method) {
+		/* not an MCP request line (startup, config, plain HTTP); a line another parser
+		 * knows is refused so that the importer hands it over (mixed files) */
+		const struct log_parser *other = log_parser_detect(line->data, line->len);
+		if (other && other != &log_parser_agentgateway) {
+			*reason = "agentgateway: a line of another format";
+			rc = LOG_PARSE_BAD;
+		}
+		goto out;
+	}
 	int64_t t;
 	if (!log_get_time(o, "time", &t)) {
 		*reason = "agentgateway: missing or malformed \"time\"";

@@ -3,11 +3,15 @@
 #include "parsers/log_parser.h"
 
 #include "parsers/log_agentgateway.h"
+#include "parsers/log_teleport.h"
+#include "parsers/log_toolhive.h"
 
 #include <string.h>
 
 const struct log_parser *const log_parsers[] = {
 	&log_parser_agentgateway,
+	&log_parser_toolhive,
+	&log_parser_teleport,
 	NULL,
 };
 
