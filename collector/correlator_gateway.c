@@ -398,8 +398,15 @@ static void emit_standalone(struct correlator *c, struct held *g)
 	json_t *ev =
 		event_envelope(tool_call ? "mcp.tool_call" : "mcp.request", g->start_ns, g->seed);
 	const char *outcome = json_string_value(json_object_get(g->gateway, "outcome"));
-	/* the schema's outcomes: a failure without an RPC answer is an rpc_error there */
-	const char *o = !outcome || eq(outcome, "error") ? "rpc_error" : outcome;
+	json_t *err = json_object_get(g->gateway, "error");
+	bool has_code = json_is_integer(json_object_get(err, "code"));
+	/* in the schema's words: a JSON-RPC error needs its code; a failure the log reports
+	 * without one (an upstream error, a timeout) left the client without a JSON-RPC answer:
+	 * no_response. The log's own outcome and text stay in `gateway`. */
+	const char *o = !outcome					   ? "ok"
+			: eq(outcome, "rpc_error") && has_code		   ? "rpc_error"
+			: eq(outcome, "rpc_error") || eq(outcome, "error") ? "no_response"
+									   : outcome;
 	json_t *dur = json_object_get(g->gateway, "duration_ms");
 	json_t *r = json_object();
 	if (tool_call) {
@@ -408,7 +415,7 @@ static void emit_standalone(struct correlator *c, struct held *g)
 		json_object_set_new(r, "method", json_string(g->method));
 		json_object_set_new(r, "direction", json_string("client_to_server"));
 		if (!eq(o, "ok") && !eq(o, "rpc_error") && !eq(o, "cancelled"))
-			o = "rpc_error";
+			o = "no_response"; /* denied, tool_error: no JSON-RPC answer to count */
 		const char *target =
 			g->tool ? g->tool
 				: json_string_value(json_object_get(g->gateway, "resource_uri"));
@@ -425,7 +432,7 @@ static void emit_standalone(struct correlator *c, struct held *g)
 	/* no duration in the log: the call is placed at one instant (ended_at = started_at), and
 	 * the schema wants a number unless the outcome is no_response */
 	json_t *zero = json_real(0);
-	json_object_set(r, "latency_ms", dur ? dur : zero);
+	json_object_set(r, "latency_ms", eq(o, "no_response") ? json_null() : dur ? dur : zero);
 	json_object_set_new(r, "started_at", event_time(g->start_ns));
 	json_object_set_new(r, "request_seq", json_integer(0));
 	if (tool_call) {
@@ -436,8 +443,7 @@ static void emit_standalone(struct correlator *c, struct held *g)
 				    json_boolean(json_object_get(g->gateway, "task_id") != NULL));
 		json_object_set_new(r, "arguments", json_null());
 	}
-	json_t *err = json_object_get(g->gateway, "error");
-	if (err)
+	if (eq(o, "rpc_error"))
 		json_object_set(r, "error", err);
 	if (g->trace_id && tool_call) {
 		char tp[64];

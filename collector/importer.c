@@ -434,10 +434,10 @@ static void log_line(struct importer *imp, const char *line, size_t len)
 	enum log_parse_result r = LOG_PARSE_BAD;
 	if (lp)
 		r = lp->parse(state, &ll, log_emit, imp, &reason);
-	if (r == LOG_PARSE_BAD || !lp) {
+	if (r == LOG_PARSE_BAD || r == LOG_PARSE_SKIP || !lp) {
 		/* a mixed file: another format may know this line */
 		const struct log_parser *other = log_parser_detect(line, trimmed);
-		if (other && other != lp) {
+		if (other && other != lp && !other->state_new) {
 			const char *other_reason = NULL;
 			enum log_parse_result r2 =
 				other->parse(NULL, &ll, log_emit, imp, &other_reason);

@@ -539,8 +539,11 @@ static int producer_create(struct kafka_state *st, char *err, size_t errlen)
 	st->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
 	if (!st->rk) {
 		rd_kafka_conf_destroy(conf);
-		snprintf(err, errlen, "kafka sink %s: cannot create the producer: %s", st->label,
-			 why);
+		/* a long reason is cut: the message stays readable */
+		if (snprintf(err, errlen, "kafka sink %s: cannot create the producer: %s",
+			     st->label, why) >= (int)errlen &&
+		    errlen > 0)
+			err[errlen - 1] = '\0';
 		return -1;
 	}
 	return 0;

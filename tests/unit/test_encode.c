@@ -84,7 +84,7 @@ static char *encode(enum event_encoding e, const json_t *ev, size_t *len)
 
 static json_t *encode_json_doc(enum event_encoding e, const json_t *ev)
 {
-	size_t len;
+	size_t len = 0;
 	char *text = encode(e, ev, &len);
 	assert_non_null(text);
 	json_error_t err;
