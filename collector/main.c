@@ -109,6 +109,16 @@ static int import_main(int argc, char **argv)
 			sink_uris[nsinks++] = argv[++i];
 		} else if (strcmp(a, "--format") == 0 && has_value) {
 			opt.format = argv[++i];
+			if (strcmp(opt.format, "help") == 0) {
+				printf("capture formats: tap (mcptrail tap records), har (HAR "
+				       "1.2), "
+				       "envoy (Envoy HTTP tap traces)\nlog formats:\n");
+				for (size_t k = 0; log_parsers[k]; k++)
+					printf("  %-20s %s\n", log_parsers[k]->name,
+					       log_parsers[k]->description);
+				rc = 0;
+				goto out;
+			}
 			const struct log_parser *lp = log_parser_find(opt.format);
 			if (strcmp(opt.format, "auto") != 0 && strcmp(opt.format, "tap") != 0 &&
 			    strcmp(opt.format, "har") != 0 && strcmp(opt.format, "envoy") != 0 &&
