@@ -1,5 +1,6 @@
 #include "sinks/encode.h"
 #include "sinks/encode_internal.h"
+#include "sinks/json_write.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,14 +21,9 @@ const char *encoding_name(enum event_encoding e)
 	return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "unknown";
 }
 
-static int append_cb(const char *buffer, size_t size, void *data)
-{
-	return strbuf_append(data, buffer, size) ? 0 : -1;
-}
-
 static int encode_json(const json_t *event, struct strbuf *out)
 {
-	return json_dump_callback(event, append_cb, out, JSON_COMPACT);
+	return json_write_compact(event, out);
 }
 
 int encode_event(enum event_encoding e, const json_t *event, struct strbuf *out)
@@ -716,7 +712,7 @@ int jb_finish(struct json_build *b, json_t *root, struct strbuf *out)
 {
 	int rc = -1;
 	if (!b->failed && root)
-		rc = json_dump_callback(root, append_cb, out, JSON_COMPACT);
+		rc = json_write_compact(root, out);
 	json_decref(root);
 	return rc;
 }

@@ -9,9 +9,11 @@
  * is one JSON object that keeps the event_id (metadata.uid, event.id) and OCSF's type_uid is
  * class_uid * 100 + activity_id; CEF and LEEF output is one line (no CR or LF anywhere), starts
  * with its header, and its attributes parse back to distinct alphanumeric keys, so no value can
- * forge a field; no output holds a raw CR or LF.
+ * forge a field; no output holds a raw CR or LF; json_write_compact writes what jansson's
+ * json_dumps(JSON_COMPACT) writes.
  */
 #include "sinks/encode.h"
+#include "sinks/json_write.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -125,6 +127,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!json_is_object(ev)) {
 		json_decref(ev);
 		return 0;
+	}
+	/* the native encoding's writer is byte for byte jansson's compact dump */
+	{
+		char *want = json_dumps(ev, JSON_COMPACT);
+		struct strbuf got = STRBUF_INIT;
+		int rc = json_write_compact(ev, &got);
+		if (want && (rc != 0 || got.len != strlen(want) || memcmp(got.data, want, got.len)))
+			fail("json_write_compact differs from json_dumps", got.data, got.len);
+		free(want);
+		strbuf_free(&got);
 	}
 	const json_t *event_id = json_object_get(ev, "event_id");
 	int encoded = -1;
