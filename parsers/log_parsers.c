@@ -3,6 +3,7 @@
 #include "parsers/log_parser.h"
 
 #include "parsers/log_agentgateway.h"
+#include "parsers/log_contextforge.h"
 #include "parsers/log_teleport.h"
 #include "parsers/log_toolhive.h"
 
@@ -12,6 +13,7 @@ const struct log_parser *const log_parsers[] = {
 	&log_parser_agentgateway,
 	&log_parser_toolhive,
 	&log_parser_teleport,
+	&log_parser_contextforge,
 	NULL,
 };
 
