@@ -126,11 +126,16 @@ static void classify(json_t *identity, json_t *ev)
 		klass = "agent";
 		json_array_append_new(evidence, json_string("ID-JAG token (oauth-id-jag+jwt)"));
 	}
-	if (grant_type &&
-	    (strcmp(grant_type, "token_exchange") == 0 || strcmp(grant_type, "jwt_bearer") == 0)) {
+	/* an ID-JAG is redeemed by jwt-bearer: the client acts for the user; a token exchange
+	 * makes an agent only with an actor (without one it is impersonation: the subject stays
+	 * whoever it was) */
+	if (grant_type && strcmp(grant_type, "jwt_bearer") == 0) {
 		klass = "agent";
-		snprintf(buf, sizeof(buf), "granted by %s", grant_type);
-		json_array_append_new(evidence, json_string(buf));
+		json_array_append_new(evidence, json_string("granted by jwt-bearer"));
+	} else if (grant_type && strcmp(grant_type, "token_exchange") == 0) {
+		json_array_append_new(evidence, json_string(actors ? "granted by token exchange"
+								   : "token exchange without an "
+								     "actor (impersonation)"));
 	}
 	if (strcmp(klass, "unknown") == 0) {
 		if ((token_class && strcmp(token_class, "client_credentials") == 0) ||

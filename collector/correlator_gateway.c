@@ -764,6 +764,8 @@ void grant_observe(struct correlator *c, const struct obs *o)
 		{"user_agent", g->user_agent},
 		{"error", g->error},
 		{"event_kind", g->event_kind},
+		{"target", g->target},
+		{"request_id", g->request_id},
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		json_t *v = strs[i].value ? json_string(strs[i].value) : NULL;

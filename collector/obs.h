@@ -82,6 +82,8 @@ struct obs_grant {
 	bool has_expires;
 	int64_t expires_ns;	/* expiry of the issued token */
 	const char *event_kind; /* the log's event name: "CODE_TO_TOKEN", "app.oauth2..." */
+	const char *target;	/* the upstream / resource server the token is for, by name */
+	const char *request_id; /* the IdP's or gateway's correlation id */
 };
 
 enum obs_dir { OBS_C2S = 0, OBS_S2C = 1 };

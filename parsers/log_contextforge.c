@@ -287,6 +287,10 @@ static enum log_parse_result token_exchange(json_t *o, json_t *ev, const struct 
 	g.success = json_is_true(s);
 	g.audience = json_string_value(json_object_get(ev, "target_audience"));
 	g.error = json_string_value(json_object_get(ev, "error"));
+	g.target = json_string_value(json_object_get(ev, "upstream"));
+	if (!g.target)
+		g.target = json_string_value(json_object_get(ev, "gateway_id"));
+	g.request_id = json_string_value(json_object_get(ev, "correlation_id"));
 	const char *user = usable(json_string_value(email));
 	g.subject_token_subject = user;
 	int64_t exp_s;

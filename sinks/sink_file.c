@@ -410,7 +410,9 @@ void file_segment_finish(struct sink *s, const char *active, uint64_t seq)
 	else if (!zstd && rename(active, st->name_buf.data) != 0)
 		snprintf(err, sizeof(err), "%s: cannot rename: %s", active, strerror(errno));
 	if (*err) {
-		snprintf(s->last_error, sizeof(s->last_error), "closing a segment: %s", err);
+		if (snprintf(s->last_error, sizeof(s->last_error), "closing a segment: %s", err) >=
+		    (int)sizeof(s->last_error))
+			s->last_error[sizeof(s->last_error) - 1] = '\0'; /* cut, still readable */
 		file_sink_warn(s, s->last_error);
 	}
 	if (sync)
