@@ -422,8 +422,13 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	if (c->stopping)
 		return;
 	retry_overflow(c);
-	if (!c->paused && inputs_poll(c))
-		event_active(c->more_event, EV_TIMEOUT, 0);
+	if (!c->paused && inputs_poll(c)) {
+		/* more at once, but after a turn of the loop: a zero timeout, not event_active(),
+		 * which runs it again before timers and sockets (the tick, its checkpoints and
+		 * /metrics would wait until the whole backlog is read) */
+		static const struct timeval now = {0, 0};
+		event_add(c->more_event, &now);
+	}
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)

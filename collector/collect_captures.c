@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define POLL_BUDGET (4u << 20) /* bytes of records per poll */
+#define POLL_BUDGET (1u << 20) /* bytes of records per turn of the loop */
 
 struct capture_file {
 	char *name; /* in the directory */

@@ -20,7 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define POLL_BUDGET (4u << 20)	   /* bytes per file per poll */
+#define POLL_BUDGET                                                                                \
+	(1u << 20) /* bytes per file per turn of the loop (checkpoints, /metrics wait for it) */
 #define READ_CHUNK (64u << 10)	   /* from a socket or standard input at a time */
 #define CONN_HIGH_WATER (4u << 20) /* a connection's unread bytes before it stops being read */
 #define MAX_TRACKED_STREAMS 4096
