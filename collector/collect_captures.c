@@ -290,10 +290,8 @@ bool capture_dir_poll(struct input *in)
 		struct capture_file f = {0};
 		if (!scan(in, &f))
 			return false;
-		if (!job_begin(in, &f)) {
-			free(f.name);
+		if (!job_begin(in, &f)) /* (it took f.name) */
 			return false;
-		}
 	}
 	job_feed(in);
 	if (!d->active)
