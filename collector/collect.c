@@ -117,7 +117,10 @@ static void snapshot_positions(struct collector *c)
 	c->positions_moved = false;
 	for (size_t i = 0; i < c->ninputs; i++) {
 		struct file_checkpoint cp;
-		if (input_checkpoint(&c->inputs[i], &cp)) {
+		if (c->inputs[i].cfg->type == COLLECT_INPUT_CAPTURE_DIR) {
+			capture_dir_snapshot(&c->inputs[i]);
+			c->checkpoint_dirty = true;
+		} else if (input_checkpoint(&c->inputs[i], &cp)) {
 			c->inputs[i].saved = cp;
 			c->checkpoint_dirty = true;
 		}
@@ -298,8 +301,14 @@ static void load_checkpoints(struct collector *c)
 		return;
 	}
 	json_t *files = json_object_get(root, "files");
+	json_t *captures = json_object_get(root, "capture_dirs");
 	for (size_t i = 0; i < c->ninputs; i++) {
 		struct input *in = &c->inputs[i];
+		if (in->cfg->type == COLLECT_INPUT_CAPTURE_DIR) {
+			json_t *st = json_object_get(captures, in->cfg->path);
+			in->capture_state = json_is_object(st) ? json_incref(st) : NULL;
+			continue;
+		}
 		if (in->cfg->type != COLLECT_INPUT_FILE)
 			continue;
 		json_t *f = json_object_get(files, in->cfg->path);
@@ -322,16 +331,22 @@ static void load_checkpoints(struct collector *c)
 /* Writes the file inputs' last snapshots (positions whose lines' events are all spooled). */
 static void save_checkpoints(struct collector *c)
 {
-	json_t *files = json_object();
+	json_t *files = json_object(), *captures = json_object();
 	for (size_t i = 0; i < c->ninputs; i++) {
 		const struct file_checkpoint *cp = &c->inputs[i].saved;
+		json_t *dir = c->inputs[i].cfg->type == COLLECT_INPUT_CAPTURE_DIR
+				      ? capture_dir_checkpoint(&c->inputs[i])
+				      : NULL;
+		if (dir)
+			json_object_set(captures, c->inputs[i].cfg->path, dir);
 		if (c->inputs[i].cfg->type != COLLECT_INPUT_FILE || !cp->valid)
 			continue;
 		json_object_set_new(files, c->inputs[i].cfg->path,
 				    json_pack("{so so}", "delivered", pos_to_json(&cp->delivered),
 					      "replay", pos_to_json(&cp->replay)));
 	}
-	json_t *root = json_pack("{si so}", "version", 1, "files", files);
+	json_t *root =
+		json_pack("{si so so}", "version", 1, "files", files, "capture_dirs", captures);
 	char path[4200], tmp[4300];
 	snprintf(path, sizeof(path), "%s/%s", c->cfg->state_dir, CHECKPOINT_FILE);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -407,8 +422,13 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	if (c->stopping)
 		return;
 	retry_overflow(c);
-	if (!c->paused && inputs_poll(c))
-		event_active(c->more_event, EV_TIMEOUT, 0);
+	if (!c->paused && inputs_poll(c)) {
+		/* more at once, but after a turn of the loop: a zero timeout, not event_active(),
+		 * which runs it again before timers and sockets (the tick, its checkpoints and
+		 * /metrics would wait until the whole backlog is read) */
+		static const struct timeval now = {0, 0};
+		event_add(c->more_event, &now);
+	}
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -601,7 +621,9 @@ static int start(struct collector *c)
 
 	uint64_t poll_ms = 1000;
 	for (size_t i = 0; i < cfg->ninputs; i++)
-		if (cfg->inputs[i].type == COLLECT_INPUT_FILE && cfg->inputs[i].poll_ms < poll_ms)
+		if ((cfg->inputs[i].type == COLLECT_INPUT_FILE ||
+		     cfg->inputs[i].type == COLLECT_INPUT_CAPTURE_DIR) &&
+		    cfg->inputs[i].poll_ms < poll_ms)
 			poll_ms = cfg->inputs[i].poll_ms;
 	struct timeval poll_tv = {(time_t)(poll_ms / 1000), (suseconds_t)(poll_ms % 1000) * 1000};
 	struct timeval tick_tv = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};

@@ -1,6 +1,7 @@
 /* The inputs of `mcptrail collect`: tailed files (checkpointed, rotation-aware, replayed after a
- * restart), standard input, TCP and UDP listeners. Each cuts its bytes into lines and feeds them
- * through collect_feed; each stops reading when the collector is paused. */
+ * restart), standard input, TCP and UDP listeners (directories of captures: collect_captures.c).
+ * Each cuts its bytes into lines and feeds them through collect_feed; each stops reading when the
+ * collector is paused. */
 #include "collector/collect_internal.h"
 
 #include "parsers/tap_record.h"
@@ -19,7 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define POLL_BUDGET (4u << 20)	   /* bytes per file per poll */
+#define POLL_BUDGET                                                                                \
+	(1u << 20) /* bytes per file per turn of the loop (checkpoints, /metrics wait for it) */
 #define READ_CHUNK (64u << 10)	   /* from a socket or standard input at a time */
 #define CONN_HIGH_WATER (4u << 20) /* a connection's unread bytes before it stops being read */
 #define MAX_TRACKED_STREAMS 4096
@@ -582,6 +584,9 @@ int inputs_start(struct collector *c, char *err, size_t errlen)
 			}
 			break;
 		}
+		case COLLECT_INPUT_CAPTURE_DIR:
+			rc = capture_dir_start(in, why, sizeof(why));
+			break;
 		case COLLECT_INPUT_UDP:
 			line_reader_init(&in->lr, in->cfg->max_line, 0, 0);
 			in->fd = bind_socket(in->cfg->listen, SOCK_DGRAM, why, sizeof(why));
@@ -612,6 +617,9 @@ bool inputs_poll(struct collector *c)
 			in->more = st == TAIL_MORE;
 			more = more || in->more;
 			collect_commit(c);
+		} else if (in->cfg->type == COLLECT_INPUT_CAPTURE_DIR) {
+			in->more = capture_dir_poll(in);
+			more = more || in->more;
 		} else if (in->stdin_polled && !in->finished) {
 			stdin_read(in, POLL_BUDGET);
 			more = more || !in->finished;
@@ -706,5 +714,6 @@ void inputs_free(struct collector *c)
 		tail_free(in->tail);
 		hashmap_free(in->open_streams, free);
 		line_reader_free(&in->lr);
+		capture_dir_free(in);
 	}
 }

@@ -13,6 +13,7 @@
 #include "collector/tail.h"
 #include "collector/util.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -21,6 +22,7 @@ struct event_base;
 struct evconnlistener;
 struct collector;
 struct conn;
+struct capture_dir;
 
 /* A file input's checkpoint: the events of every line before `delivered` are in the spool;
  * `replay` is where reading starts again after a restart (the start record of the oldest stream
@@ -51,6 +53,10 @@ struct input {
 	struct file_checkpoint resume; /* from the last run */
 	struct file_checkpoint saved;  /* the last position whose lines' events are all spooled */
 	bool more;		       /* the last poll stopped at its byte budget */
+
+	/* capture_dir */
+	struct capture_dir *captures;
+	json_t *capture_state; /* its checkpoint from the last run (owned) */
 
 	/* stdin, udp: one stream of lines; tcp: per connection */
 	struct line_reader lr;
@@ -140,5 +146,17 @@ void inputs_stop(struct collector *c);
 void inputs_free(struct collector *c);
 /* The checkpoint of a file input now. false when it has none (not a file, nothing opened). */
 bool input_checkpoint(struct input *in, struct file_checkpoint *out);
+
+/* collect_captures.c: the capture_dir input (see there for what complete means) */
+/* Prepares it from in->capture_state. 0, or -1 with err. */
+int capture_dir_start(struct input *in, char *err, size_t errlen);
+/* Lists the directory when due, feeds records of the file being read (a budget per call); true
+ * when there is more to do at once. */
+bool capture_dir_poll(struct input *in);
+/* Everything fed so far is in the spool: the state to checkpoint now. */
+void capture_dir_snapshot(struct input *in);
+/* The last snapshot (borrowed; NULL: none). */
+json_t *capture_dir_checkpoint(const struct input *in);
+void capture_dir_free(struct input *in);
 
 #endif

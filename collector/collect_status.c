@@ -78,8 +78,9 @@ void collect_render_metrics(void *ctx, struct strbuf *out)
 {
 	struct collector *c = ctx;
 	enum {
-		ALL = 0xf,
+		ALL = 0x1f,
 		FILE_ONLY = 1 << COLLECT_INPUT_FILE,
+		DIR_ONLY = 1 << COLLECT_INPUT_CAPTURE_DIR,
 		TCP_ONLY = 1 << COLLECT_INPUT_TCP,
 		UDP_ONLY = 1 << COLLECT_INPUT_UDP,
 	};
@@ -101,10 +102,11 @@ void collect_render_metrics(void *ctx, struct strbuf *out)
 		 offsetof(struct input, oversized), ALL},
 		{"mcptrail_input_replayed_lines_total",
 		 "Lines read again after a restart to rebuild the correlator's state.",
-		 offsetof(struct input, replayed), FILE_ONLY},
+		 offsetof(struct input, replayed), FILE_ONLY | DIR_ONLY},
 		{"mcptrail_input_files_finished_total",
-		 "Files read to their end after a rotation (or truncation).",
-		 offsetof(struct input, rotations_seen), FILE_ONLY},
+		 "Files read to their end after a rotation (or truncation); captures of a "
+		 "capture_dir fed to their end.",
+		 offsetof(struct input, rotations_seen), FILE_ONLY | DIR_ONLY},
 		{"mcptrail_input_connections_total", "TCP connections accepted.",
 		 offsetof(struct input, connections_total), TCP_ONLY},
 		{"mcptrail_input_connections_rejected_total",

@@ -27,6 +27,7 @@ static bool listen_valid(const char *value, char *why, size_t whylen);
 #define CF(m) offsetof(struct collect_config, m)
 
 static const char *const formats[] = {"tap", NULL};
+static const char *const capture_formats[] = {"auto", "har", "envoy", NULL};
 static const char *const start_ats[] = {"beginning", "end", NULL};
 static const char *const encodings[] = {"json", "ocsf", "ecs", "cef", "leef", NULL};
 static const char *const full_policies[] = {"block", "drop_oldest", NULL};
@@ -99,6 +100,29 @@ static const struct option udp_input_options[] = {
 	{0},
 };
 
+static const struct option capture_dir_input_options[] = {
+	{"path", OPTION_STRING, NULL, IN(path),
+	 "directory other programs put whole captures in (HAR 1.2 files, Envoy HTTP tap traces); "
+	 "each file is imported once, when complete: names starting with '.' or ending in .tmp, "
+	 ".part or ~ are skipped (write there, then rename into place), and a file is taken only "
+	 "once its size and modification time have not changed for settle_ms",
+	 .flags = OPTION_REQUIRED, .example = "/var/spool/mcptrail/captures"},
+	{"format", OPTION_ENUM, "auto", IN(capture_format),
+	 "capture format: auto (detected per file), har or envoy", .choices = capture_formats},
+	NAME_OPTION("the path"),
+	{"pattern", OPTION_STRING, "*", IN(pattern),
+	 "only file names matching this shell pattern (fnmatch) are read", .example = "*.har"},
+	{"settle_ms", OPTION_UINT, "1000", IN(settle_ms),
+	 "a file is complete once unchanged (size, modification time) for this long", .min = 0,
+	 .max = 3600000},
+	{"poll_ms", OPTION_UINT, "1000", IN(poll_ms), "how often the directory is listed",
+	 .min = 10, .max = 60000},
+	{"max_bytes", OPTION_SIZE, "512M", IN(max_capture),
+	 "largest capture read; a larger file is reported as an ingest.error event and skipped",
+	 .min = 1024, .max = 16.0 * 1024 * 1024 * 1024},
+	{0},
+};
+
 static void check_input(struct option_context *c, void *base);
 
 static const struct option_variant input_variants[] = {
@@ -106,6 +130,8 @@ static const struct option_variant input_variants[] = {
 	{"stdin", stdin_input_options, "standard input (the daemon stops when it ends)"},
 	{"tcp", tcp_input_options, "a TCP listener for live taps"},
 	{"udp", udp_input_options, "a UDP socket"},
+	{"capture_dir", capture_dir_input_options,
+	 "a directory of whole HAR / Envoy tap captures, each imported once (checkpointed)"},
 	{NULL, NULL, NULL},
 };
 
@@ -329,17 +355,24 @@ static char *dup_printf(const char *fmt, ...)
 
 const char *config_input_type_name(int type)
 {
-	return type >= 0 && type <= COLLECT_INPUT_UDP ? input_variants[type].value : "?";
+	return type >= 0 && type <= COLLECT_INPUT_CAPTURE_DIR ? input_variants[type].value : "?";
 }
 
 static void check_input(struct option_context *c, void *base)
 {
 	struct collect_input *in = base;
-	(void)c;
+	struct stat sb;
+	if (in->type == COLLECT_INPUT_CAPTURE_DIR && in->path &&
+	    (stat(in->path, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+		size_t mark = option_path_push(c, "path");
+		option_error(c, NULL, "%s is not a directory", in->path);
+		option_path_pop(c, mark);
+	}
 	if (in->name)
 		return;
 	switch (in->type) {
 	case COLLECT_INPUT_FILE:
+	case COLLECT_INPUT_CAPTURE_DIR:
 		in->name = in->path ? strdup(in->path) : NULL;
 		break;
 	case COLLECT_INPUT_STDIN:
@@ -480,8 +513,7 @@ static void check_config(struct option_context *c, void *base)
 		}
 		for (size_t j = 0; j < i; j++) {
 			struct collect_input *o = &cfg->inputs[j];
-			if (in->type == COLLECT_INPUT_FILE && o->type == COLLECT_INPUT_FILE &&
-			    same(in->path, o->path))
+			if (in->type == o->type && in->path && same(in->path, o->path))
 				duplicate(c, "inputs", in->path, j, i);
 			else if (in->type == o->type && in->listen && same(in->listen, o->listen))
 				duplicate(c, "inputs", in->listen, j, i);
@@ -530,6 +562,7 @@ void config_free(struct collect_config *cfg)
 		free(cfg->inputs[i].name);
 		free(cfg->inputs[i].path);
 		free(cfg->inputs[i].listen);
+		free(cfg->inputs[i].pattern);
 	}
 	free(cfg->inputs);
 	for (size_t i = 0; i < cfg->nsinks; i++)

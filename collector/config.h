@@ -26,7 +26,10 @@ enum collect_input_type {
 	COLLECT_INPUT_STDIN, /* standard input */
 	COLLECT_INPUT_TCP,   /* a TCP listener: every connection sends tap record lines */
 	COLLECT_INPUT_UDP,   /* a UDP socket: every datagram holds one or more lines */
+	COLLECT_INPUT_CAPTURE_DIR, /* a directory of whole captures (HAR, Envoy tap traces) */
 };
+
+enum collect_capture_format { COLLECT_CAPTURE_AUTO, COLLECT_CAPTURE_HAR, COLLECT_CAPTURE_ENVOY };
 
 enum collect_start_at { COLLECT_START_BEGINNING, COLLECT_START_END };
 enum collect_full_policy { COLLECT_FULL_BLOCK, COLLECT_FULL_DROP_OLDEST };
@@ -41,6 +44,11 @@ struct collect_input {
 	size_t max_line;
 	uint64_t max_connections;
 	uint64_t poll_ms;
+	/* capture_dir */
+	int capture_format; /* enum collect_capture_format */
+	char *pattern;	    /* fnmatch(3) on file names */
+	uint64_t settle_ms; /* unchanged for this long: complete */
+	size_t max_capture;
 };
 
 struct collect_sink {

@@ -907,6 +907,7 @@ struct feed_source {
 	const struct log_parser *log_parser;
 	void *log_state;
 	uint64_t line_no, offset, lines, records, bad, suppressed, bytes, replayed_base;
+	const char *converted_from; /* "har", "envoy_tap": its lines are converted records */
 };
 
 static void feed_source_free(void *p)
@@ -946,7 +947,7 @@ static void feed_enter(struct importer *imp, const struct feed_source *fs)
 	imp->file_suppressed = fs->suppressed;
 	imp->file_bytes = fs->bytes;
 	imp->file_replayed_base = fs->replayed_base;
-	imp->converted_from = NULL;
+	imp->converted_from = fs->converted_from;
 	imp->is_tap = fs->mode == FEED_TAP;
 	imp->log_parser = fs->log_parser;
 	imp->log_state = fs->log_state;
@@ -987,8 +988,10 @@ int import_feed_line(struct importer *imp, const char *line, size_t len, const c
 	imp->line_no++;
 	imp->stats->lines++;
 	imp->file_lines++;
-	imp->stats->bytes += len + 1;
-	imp->file_bytes += len + 1;
+	if (!fs->converted_from) { /* (a converted capture counted its own bytes) */
+		imp->stats->bytes += len + 1;
+		imp->file_bytes += len + 1;
+	}
 	strbuf_reset(&imp->last_stream);
 	bool as_log = fs->mode == FEED_LOG ||
 		      (fs->mode == FEED_AUTO && !tap_record_detect(line, len < 4096 ? len : 4096));
@@ -1026,6 +1029,65 @@ int import_source_format(struct importer *imp, const char *source_name, const ch
 	fs->mode = FEED_LOG;
 	fs->log_parser = lp;
 	return 0;
+}
+
+long import_convert_capture(struct importer *imp, const char *source_name, const char *format,
+			    const char *data, size_t len, struct strbuf *records)
+{
+	struct feed_source *fs = feed_source_get(imp, source_name);
+	if (!fs)
+		return -1;
+	feed_enter(imp, fs);
+	imp->stats->bytes += len;
+	imp->file_bytes += len;
+	bool auto_fmt = !format || strcmp(format, "auto") == 0;
+	bool har = (auto_fmt || strcmp(format, "har") == 0) && har_detect(data, len);
+	bool envoy =
+		!har && (auto_fmt || strcmp(format, "envoy") == 0) && envoy_tap_detect(data, len);
+	long n = -1;
+	char err[512] = "";
+	if (!har && !envoy) {
+		bad_line(imp,
+			 auto_fmt ? "not a HAR 1.2 file or an Envoy HTTP tap trace"
+			 : strcmp(format, "har") == 0 ? "not a HAR 1.2 file"
+						      : "not an Envoy HTTP tap trace",
+			 data, len, len);
+		goto out;
+	}
+	if (len > imp->opt->max_capture) {
+		bad_line(imp, "capture larger than max_capture", data, len, len);
+		goto out;
+	}
+	if (!http_capture_identity(imp))
+		goto out;
+	char hex[65], stream[40];
+	sha256_hex(data, len, hex);
+	snprintf(stream, sizeof(stream), "%s-%.16s", har ? "har" : "envoy", hex);
+	struct http_capture_ctx hc = {imp->fp_key, imp->tokens, imp->keys, stream};
+	unsigned long bad = 0;
+	n = har ? har_to_tap_records(&hc, data, len, records, &bad, err, sizeof(err))
+		: envoy_tap_to_tap_records(&hc, data, len, records, &bad, err, sizeof(err));
+	imp->converted_from = fs->converted_from = har ? "har" : "envoy_tap";
+	if (n < 0) {
+		bad_line(imp, err, data, len, len);
+		goto out;
+	}
+	for (unsigned long i = 0; i < bad; i++)
+		bad_line(imp, err[0] ? err : "unusable entry", "", 0, 0);
+out:
+	feed_leave(imp, fs);
+	return n;
+}
+
+void import_source_error(struct importer *imp, const char *source_name, const char *reason,
+			 const char *bytes, size_t len, uint64_t real_len)
+{
+	struct feed_source *fs = feed_source_get(imp, source_name);
+	if (!fs)
+		return;
+	feed_enter(imp, fs);
+	bad_line(imp, reason, bytes, len, real_len);
+	feed_leave(imp, fs);
 }
 
 const char *import_last_stream(const struct importer *imp, size_t *len)

@@ -5,6 +5,7 @@
 
 #include "collector/cimd.h"
 #include "collector/correlator.h"
+#include "collector/util.h"
 #include "parsers/log_parser.h"
 #include "sinks/sink.h"
 
@@ -70,6 +71,19 @@ int import_feed_line(struct importer *imp, const char *line, size_t len, const c
 /* Lines of source_name are in format: "tap" (the default), "auto" (tap records and any log the
  * built-in parsers recognise, line by line) or a log parser's name. -1 for an unknown format. */
 int import_source_format(struct importer *imp, const char *source_name, const char *format);
+/* Converts a whole HAR 1.2 file or Envoy HTTP tap trace held in memory (format NULL/"auto", "har"
+ * or "envoy") into tap records, appended to records one per line, as import_run does with such a
+ * file (the same stream ids, so the same event ids); the caller then feeds them with
+ * import_feed_line under the same source_name. The capture's bytes count for source_name, whose
+ * ingest.summary then names the format. Entries that could not be converted, and a capture that
+ * is not one at all, are ingest.error events of source_name. Returns the number of exchanges, or
+ * -1 when nothing could be converted. */
+long import_convert_capture(struct importer *imp, const char *source_name, const char *format,
+			    const char *data, size_t len, struct strbuf *records);
+/* source_name could not be used (unreadable, too large): an ingest.error event of source_name with
+ * reason and a digest of the first len bytes (of real_len). */
+void import_source_error(struct importer *imp, const char *source_name, const char *reason,
+			 const char *bytes, size_t len, uint64_t real_len);
 /* The stream member of the last record fed (not NUL-terminated; valid until the next feed). */
 const char *import_last_stream(const struct importer *imp, size_t *len);
 /* A line of source_name too long to be read (real_len bytes; the first prefix_len in prefix): it is

@@ -6,6 +6,8 @@
 #                           normal and the ASan/UBSan variants, check formatting, run every test
 #   deploy/setup.sh build   install build packages and build only
 #   deploy/setup.sh bench   build, then run the benchmark (prints figures)
+#   deploy/setup.sh bench-delivery   build, then the delivery benchmark: file, zstd, Kafka and
+#                           syslog sinks against rsyslog on the same events (prints figures)
 #   deploy/setup.sh fuzz [SECONDS]   build the libFuzzer targets with clang and run each
 #
 # Installs only what is missing, so a second run is quick.
@@ -18,6 +20,7 @@ BUILD_PACKAGES=(cmake make gcc g++ pkg-config libsimdjson-dev libjansson-dev lib
 	libpcre2-dev libzstd-dev libevent-dev libcmocka-dev librdkafka-dev)
 TEST_PACKAGES=(clang-format python3 python3-jsonschema zstd rsyslog rsyslog-openssl kcat curl openssl)
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+BENCH_DELIVERY_PACKAGES=(time python3 rsyslog rsyslog-kafka kcat zstd)
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -93,6 +96,11 @@ bench)
 	build build
 	bash tests/bench/run.sh build "${2:-}"
 	;;
+bench-delivery)
+	ensure_packages "${BUILD_PACKAGES[@]}" "${BENCH_DELIVERY_PACKAGES[@]}"
+	build build
+	bash tests/bench/delivery_bench.sh build
+	;;
 fuzz)
 	ensure_packages "${BUILD_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCPTRAIL_FUZZ=ON -DMCPTRAIL_TESTS=OFF >/dev/null
@@ -100,7 +108,7 @@ fuzz)
 	bash tests/fuzz/run.sh build-fuzz "${2:-60}"
 	;;
 *)
-	echo "usage: deploy/setup.sh demo|test|build|bench|fuzz [ARGS]" >&2
+	echo "usage: deploy/setup.sh demo|test|build|bench|bench-delivery|fuzz [ARGS]" >&2
 	exit 2
 	;;
 esac

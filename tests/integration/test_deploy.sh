@@ -21,7 +21,7 @@ n=0
 for cfg in "$SRC"/deploy/config/*.json k8s.json; do
 	n=$((n + 1))
 	state=$WORK/state$n
-	mkdir -p "$state/taps" "$state/trail"
+	mkdir -p "$state/taps" "$state/trail" "$state/captures"
 	sed -e "s#/var/lib/mcptrail#$state#g" -e "s#/etc/mcptrail#$WORK/etc#g" "$cfg" >cfg$n.json
 	"$MCPTRAIL" collect -c cfg$n.json --check >check$n.out 2>&1 || { cat check$n.out; fail "$(basename "$cfg") does not pass --check"; }
 done
