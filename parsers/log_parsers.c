@@ -3,12 +3,12 @@
 #include "parsers/log_parser.h"
 
 #include "parsers/log_agentgateway.h"
+#include "parsers/log_idp.h"
 
 #include <string.h>
 
 const struct log_parser *const log_parsers[] = {
-	&log_parser_agentgateway,
-	NULL,
+	&log_parser_agentgateway, &log_parser_keycloak, &log_parser_okta, &log_parser_oauth, NULL,
 };
 
 const struct log_parser *log_parser_find(const char *name)
