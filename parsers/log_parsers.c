@@ -4,11 +4,20 @@
 
 #include "parsers/log_agentgateway.h"
 #include "parsers/log_idp.h"
+#include "parsers/log_mapper.h"
 
 #include <string.h>
 
 const struct log_parser *const log_parsers[] = {
-	&log_parser_agentgateway, &log_parser_keycloak, &log_parser_okta, &log_parser_oauth, NULL,
+	/* clang-format off */
+	&log_parser_agentgateway,
+	&log_parser_keycloak,
+	&log_parser_okta,
+	&log_parser_oauth,
+	&log_parser_mapper,
+	&log_parser_regex,
+	NULL,
+	/* clang-format on */
 };
 
 const struct log_parser *log_parser_find(const char *name)
