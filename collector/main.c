@@ -8,6 +8,7 @@
 #include "collector/timeline.h"
 #include "collector/util.h"
 #include "collector/verify.h"
+#include "parsers/log_fields.h"
 #include "parsers/log_parser.h"
 #include "sinks/sink.h"
 
@@ -24,7 +25,8 @@ static void usage(FILE *f)
 		"\n"
 		"  tap [--out FILE] [--identity ID] -- CMD [ARGS...]   stdio tap around an MCP "
 		"server\n"
-		"  import [--format tap] [-o FILE] [--sink URI]... INPUT...\n"
+		"  import [--format FMT] [--mapper|--regex CONFIG] [-o FILE] [--sink URI]... "
+		"INPUT...\n"
 		"                                                      captures in, normalized "
 		"events out\n"
 		"  demo [-o FILE]                                      import the bundled capture\n"
@@ -44,8 +46,9 @@ static void usage(FILE *f)
 static void import_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mcptrail import [--format auto|tap|har|envoy|LOGFORMAT] [--encode ENC]\n"
-		"         [-o FILE]\n"
+		"usage: mcptrail import [--format auto|tap|har|envoy|LOG] [--encode ENC] [-o "
+		"FILE]\n"
+		"         [--mapper CONFIG.json | --regex CONFIG.json]\n"
 		"         [--sink URI]... (ENC: json, ocsf, ecs, cef, leef; applies to the "
 		"sinks after it)\n"
 		"         [--max-line BYTES] [--request-timeout SEC]\n"
@@ -61,14 +64,18 @@ static void import_usage(FILE *f)
 		"  syslog+udp|tcp|tls://HOST:PORT[?options].\n"
 		"  Tool arguments leave as a SHA-256 and a redacted copy capped at\n"
 		"  --arguments-cap (default 4K): built-in redaction rules plus yours.\n"
+		"  Gateway and IdP logs are detected per file and per line. --mapper maps\n"
+		"  any JSON log's fields, --regex a text log's named captures, to calls or\n"
+		"  grants (see README).\n"
 		"  --cimd-fetch fetches (off by default) and validates the client metadata\n"
 		"  document of https client_ids on allowlisted hosts.\n"
-		"  Gateway and identity-provider logs (LOGFORMAT: agentgateway, ...) are\n"
-		"  detected per file and per line; a gateway line and a capture of the same\n"
-		"  call become one event.\n"
+		"  A gateway line and a capture of the same call become one event.\n"
 		"  --scope-map FILE: {\"tool\": [scopes], \"server/tool\": [scopes]} enables the\n"
 		"  scope_not_granted and scopes_unused findings; --max-sampling-depth (2):\n"
 		"  sampling with tools nested deeper is a finding.\n");
+	fprintf(f, "  LOG formats:\n");
+	for (size_t k = 0; log_parsers[k]; k++)
+		fprintf(f, "    %-14s %s\n", log_parsers[k]->name, log_parsers[k]->description);
 }
 
 static int import_main(int argc, char **argv)
@@ -122,17 +129,33 @@ static int import_main(int argc, char **argv)
 			const struct log_parser *lp = log_parser_find(opt.format);
 			if (strcmp(opt.format, "auto") != 0 && strcmp(opt.format, "tap") != 0 &&
 			    strcmp(opt.format, "har") != 0 && strcmp(opt.format, "envoy") != 0 &&
-			    (!lp || lp->state_new)) {
+			    !lp) {
 				fprintf(stderr,
 					"mcptrail import: --format: expected auto, tap, har, envoy "
 					"or a log format (");
 				for (size_t k = 0; log_parsers[k]; k++)
-					if (!log_parsers[k]->state_new)
-						fprintf(stderr, "%s%s", k ? ", " : "",
-							log_parsers[k]->name);
+					fprintf(stderr, "%s%s", k ? ", " : "",
+						log_parsers[k]->name);
 				fprintf(stderr, "), got '%s'\n", opt.format);
 				goto out;
 			}
+		} else if ((strcmp(a, "--mapper") == 0 || strcmp(a, "--regex") == 0) && has_value) {
+			/* a configured parser: its JSON config is checked now, not at the first
+			 * line */
+			if (opt.log_parser) {
+				fprintf(stderr, "mcptrail import: give one --mapper or --regex\n");
+				goto out;
+			}
+			const struct log_parser *lp = log_parser_find(a + 2);
+			char perr[1024];
+			opt.log_state =
+				lp ? log_fields_load_config(lp, argv[++i], perr, sizeof(perr))
+				   : NULL;
+			if (!opt.log_state) {
+				fprintf(stderr, "mcptrail import: %s %s\n", a, perr);
+				goto out;
+			}
+			opt.log_parser = lp;
 		} else if (strcmp(a, "--fingerprint-key") == 0 && has_value) {
 			opt.fingerprint_key = argv[++i];
 		} else if (strcmp(a, "--cimd-fetch") == 0) {
@@ -229,6 +252,14 @@ static int import_main(int argc, char **argv)
 			inputs[ninputs++] = argv[i];
 		}
 	}
+	if (opt.format) {
+		const struct log_parser *lp = log_parser_find(opt.format);
+		if (lp && lp->state_new && lp != opt.log_parser) {
+			fprintf(stderr, "mcptrail import: --format %s needs --%s FILE\n",
+				opt.format, opt.format);
+			goto out;
+		}
+	}
 	if (ninputs == 0) {
 		fprintf(stderr, "mcptrail import: no INPUT given (use '-' for standard input)\n");
 		goto out;
@@ -281,6 +312,8 @@ out:
 			sink_close(sinks[i]);
 	redactor_free(redactor);
 	json_decref(scope_map);
+	if (opt.log_parser && opt.log_parser->state_free)
+		opt.log_parser->state_free(opt.log_state);
 	free(inputs);
 	return rc;
 }

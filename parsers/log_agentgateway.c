@@ -121,17 +121,20 @@ static json_t *text_to_object(const struct log_line *line, const char **reason)
 static const char *upstream_session(const char *sid, const char *target, struct log_strings *st)
 {
 	size_t n = strlen(sid);
-	if (n < 8 || n > 4096)
+	/* base64 of a JSON object starts "ey" ('{"'): a plain session id is not decoded at all */
+	if (n < 8 || n > 4096 || sid[0] != 'e' || sid[1] != 'y')
 		return NULL;
 	struct strbuf b64 = STRBUF_INIT, raw = STRBUF_INIT;
 	const char *found = NULL;
 	/* URL-safe alphabet and missing padding are accepted */
-	for (size_t i = 0; i < n; i++) {
-		char c = sid[i] == '-' ? '+' : sid[i] == '_' ? '/' : sid[i];
-		strbuf_append(&b64, &c, 1);
-	}
+	if (!strbuf_reserve(&b64, n + 4))
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		b64.data[i] = sid[i] == '-' ? '+' : sid[i] == '_' ? '/' : sid[i];
+	b64.len = n;
 	while (b64.len % 4)
-		strbuf_append(&b64, "=", 1);
+		b64.data[b64.len++] = '=';
+	b64.data[b64.len] = '\0';
 	if (!base64_decode_append(&raw, b64.data, b64.len) || raw.len == 0 || raw.data[0] != '{')
 		goto out;
 	json_t *doc = json_loadb(raw.data, raw.len, 0, NULL);

@@ -254,10 +254,12 @@ bool log_epoch_to_ns(double v, const char *unit, int64_t *ns)
 	} else {
 		return false;
 	}
-	double r = v * mult;
-	if (r >= 9.2e18)
+	if (v * mult >= 9.2e18)
 		return false;
-	*ns = (int64_t)r;
+	/* whole units and the fraction apart: v * mult in one double loses the last digits
+	 * (1787824800250 ms would be ...249999872 ns) */
+	double whole = floor(v);
+	*ns = (int64_t)whole * (int64_t)mult + (int64_t)llround((v - whole) * mult);
 	return true;
 }
 

@@ -4,17 +4,26 @@
 
 #include "parsers/log_agentgateway.h"
 #include "parsers/log_contextforge.h"
+#include "parsers/log_idp.h"
+#include "parsers/log_mapper.h"
 #include "parsers/log_teleport.h"
 #include "parsers/log_toolhive.h"
 
 #include <string.h>
 
 const struct log_parser *const log_parsers[] = {
+	/* clang-format off */
 	&log_parser_agentgateway,
 	&log_parser_toolhive,
 	&log_parser_teleport,
 	&log_parser_contextforge,
+	&log_parser_keycloak,
+	&log_parser_okta,
+	&log_parser_oauth,
+	&log_parser_mapper,
+	&log_parser_regex,
 	NULL,
+	/* clang-format on */
 };
 
 const struct log_parser *log_parser_find(const char *name)

@@ -2,7 +2,8 @@
 # Log parser throughput: for every generator tests/bench/gen_log_<FORMAT>.py, generates LINES lines
 # (default 1000000) and times `mcptrail import --format FORMAT` over them; when
 # tests/bench/mapper_<FORMAT>.json exists, the same file also goes through the generic JSON mapper
-# (`--mapper FILE`). Prints lines/s, MB/s, CPU seconds and peak RSS per run.
+# (`--format mapper --mapper FILE`: without --format, detection would pick the native parser).
+# Prints lines/s, MB/s, CPU seconds and peak RSS per run.
 #
 # usage: tests/bench/log_bench.sh [BUILD_DIR] [FORMAT...]
 # Environment: LINES (1000000), SEED (1), KEEP=1 keeps the generated files.
@@ -48,6 +49,6 @@ for f in "${formats[@]}"; do
 	/usr/bin/python3 "$gen" "$LINES" "$SEED" >"$TMP/$f.log"
 	run "$f" "$TMP/$f.log" --format "$f"
 	if [[ -f $HERE/mapper_$f.json ]]; then
-		run "$f via mapper" "$TMP/$f.log" --mapper "$HERE/mapper_$f.json"
+		run "$f via mapper" "$TMP/$f.log" --format mapper --mapper "$HERE/mapper_$f.json"
 	fi
 done
