@@ -419,20 +419,33 @@ static void emit_standalone(struct correlator *c, struct held *g)
 	json_object_set_new(
 		r, "attempts",
 		json_integer(1 + json_integer_value(json_object_get(g->gateway, "retry_attempt"))));
-	json_object_set(r, "latency_ms", dur ? dur : json_null());
+	/* the schema wants a number unless the call went unanswered: 0 when the log gave none */
+	json_t *zero = json_integer(0);
+	json_object_set(r, "latency_ms", dur ? dur : zero);
 	json_object_set_new(r, "started_at", event_time(g->start_ns));
 	json_object_set_new(r, "request_seq", json_integer(0));
 	if (tool_call) {
-		json_object_set(r, "waited_ms", dur ? dur : json_null());
+		json_object_set(r, "waited_ms", dur ? dur : zero);
 		json_object_set_new(r, "ended_at", event_time(g->end_ns));
 		json_object_set_new(r, "progress_notifications", json_integer(0));
 		json_object_set_new(r, "task_augmented",
 				    json_boolean(json_object_get(g->gateway, "task_id") != NULL));
 		json_object_set_new(r, "arguments", json_null());
 	}
+	json_decref(zero);
+	/* the schema: an error object exactly when the outcome is rpc_error, with an integer code;
+	 * a failure the log gives no JSON-RPC code for is reported as -32603 (internal error) */
 	json_t *err = json_object_get(g->gateway, "error");
-	if (err)
-		json_object_set(r, "error", err);
+	if (eq(o, "rpc_error")) {
+		json_t *code = json_object_get(err, "code");
+		json_t *msg = json_object_get(err, "message");
+		json_t *e = json_pack("{s:I}", "code",
+				      json_is_integer(code) ? json_integer_value(code) : -32603);
+		if (e && json_is_string(msg))
+			json_object_set(e, "message", msg);
+		if (e)
+			json_object_set_new(r, "error", e);
+	}
 	if (g->trace_id && tool_call) {
 		char tp[64];
 		snprintf(tp, sizeof(tp), "00-%s-%s-01", g->trace_id, "0000000000000000");

@@ -3,11 +3,13 @@
 #include "parsers/log_parser.h"
 
 #include "parsers/log_agentgateway.h"
+#include "parsers/log_docker_mcp.h"
 
 #include <string.h>
 
 const struct log_parser *const log_parsers[] = {
 	&log_parser_agentgateway,
+	&log_parser_docker_mcp,
 	NULL,
 };
 
