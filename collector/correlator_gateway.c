@@ -392,6 +392,13 @@ static json_t *standalone_session(const struct held *g)
 static void emit_standalone(struct correlator *c, struct held *g)
 {
 	bool tool_call = eq(g->method, "tools/call");
+	/* the schema keeps these methods out of mcp.request (they have event types of their own,
+	 * which a log line alone cannot fill): such a line only says something beside a tap */
+	static const char *const not_requests[] = {"initialize", "ping", "sampling/createMessage",
+						   "elicitation/create", "roots/list"};
+	for (size_t i = 0; i < sizeof(not_requests) / sizeof(not_requests[0]); i++)
+		if (eq(g->method, not_requests[i]))
+			return;
 	json_t *ev =
 		event_envelope(tool_call ? "mcp.tool_call" : "mcp.request", g->start_ns, g->seed);
 	const char *outcome = json_string_value(json_object_get(g->gateway, "outcome"));

@@ -4,12 +4,14 @@
 
 #include "parsers/log_agentgateway.h"
 #include "parsers/log_docker_mcp.h"
+#include "parsers/log_envoy_access.h"
 
 #include <string.h>
 
 const struct log_parser *const log_parsers[] = {
 	&log_parser_agentgateway,
 	&log_parser_docker_mcp,
+	&log_parser_envoy_access,
 	NULL,
 };
 
