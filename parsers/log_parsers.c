@@ -5,6 +5,7 @@
 #include "parsers/log_agentgateway.h"
 #include "parsers/log_docker_mcp.h"
 #include "parsers/log_envoy_access.h"
+#include "parsers/log_otlp.h"
 
 #include <string.h>
 
@@ -12,6 +13,7 @@ const struct log_parser *const log_parsers[] = {
 	&log_parser_agentgateway,
 	&log_parser_docker_mcp,
 	&log_parser_envoy_access,
+	&log_parser_otlp,
 	NULL,
 };
 
