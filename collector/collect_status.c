@@ -78,7 +78,7 @@ void collect_render_metrics(void *ctx, struct strbuf *out)
 {
 	struct collector *c = ctx;
 	enum {
-		ALL = 0xf,
+		ALL = 0x1f,
 		FILE_ONLY = 1 << COLLECT_INPUT_FILE,
 		TCP_ONLY = 1 << COLLECT_INPUT_TCP,
 		UDP_ONLY = 1 << COLLECT_INPUT_UDP,

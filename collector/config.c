@@ -99,6 +99,18 @@ static const struct option udp_input_options[] = {
 	{0},
 };
 
+static const struct option otlp_http_input_options[] = {
+	{"listen", OPTION_STRING, NULL, IN(listen),
+	 "address to serve OTLP/HTTP on: POST /v1/logs, JSON encoding (application/json); each "
+	 "request's log records are read as the otlp log format",
+	 .flags = OPTION_REQUIRED, .validate = listen_valid, .expected = LISTEN_EXPECTED},
+	NAME_OPTION("\"otlp_http://LISTEN\""),
+	{"max_body", OPTION_SIZE, "4M", IN(max_line),
+	 "largest request body; a larger one is refused with 413", .min = 1024,
+	 .max = 256.0 * 1024 * 1024},
+	{0},
+};
+
 static void check_input(struct option_context *c, void *base);
 
 static const struct option_variant input_variants[] = {
@@ -106,6 +118,7 @@ static const struct option_variant input_variants[] = {
 	{"stdin", stdin_input_options, "standard input (the daemon stops when it ends)"},
 	{"tcp", tcp_input_options, "a TCP listener for live taps"},
 	{"udp", udp_input_options, "a UDP socket"},
+	{"otlp_http", otlp_http_input_options, "an OTLP/HTTP receiver of logs (JSON encoding)"},
 	{NULL, NULL, NULL},
 };
 
@@ -329,7 +342,7 @@ static char *dup_printf(const char *fmt, ...)
 
 const char *config_input_type_name(int type)
 {
-	return type >= 0 && type <= COLLECT_INPUT_UDP ? input_variants[type].value : "?";
+	return type >= 0 && type <= COLLECT_INPUT_OTLP_HTTP ? input_variants[type].value : "?";
 }
 
 static void check_input(struct option_context *c, void *base)
@@ -347,6 +360,7 @@ static void check_input(struct option_context *c, void *base)
 		break;
 	case COLLECT_INPUT_TCP:
 	case COLLECT_INPUT_UDP:
+	case COLLECT_INPUT_OTLP_HTTP:
 		if (in->listen)
 			in->name =
 				dup_printf("%s://%s", config_input_type_name(in->type), in->listen);
@@ -492,7 +506,8 @@ static void check_config(struct option_context *c, void *base)
 					     in->name, j);
 			}
 		}
-		if (in->type == COLLECT_INPUT_TCP && same(in->listen, cfg->metrics_listen)) {
+		if ((in->type == COLLECT_INPUT_TCP || in->type == COLLECT_INPUT_OTLP_HTTP) &&
+		    same(in->listen, cfg->metrics_listen)) {
 			char path[64];
 			snprintf(path, sizeof(path), "inputs[%zu].listen", i);
 			option_error(c, path, "the same address as metrics.listen");

@@ -195,10 +195,11 @@ static void test_types_and_ranges(void **state)
 	expect_error("{" MINIMAL ", \"metrics\": {\"listen\": \"127.0.0.1\"}}",
 		     "metrics.listen: expected \"HOST:PORT\" with a numeric address, like "
 		     "\"127.0.0.1:7400\", got \"127.0.0.1\": no port");
-	expect_error(
-		"{\"state_dir\": \"/s\", \"inputs\": [{\"type\": 7}], \"sinks\": [{\"uri\": "
-		"\"-\"}]}",
-		"inputs[0].type: expected one of \"file\", \"stdin\", \"tcp\", \"udp\", got 7");
+	expect_error("{\"state_dir\": \"/s\", \"inputs\": [{\"type\": 7}], \"sinks\": [{\"uri\": "
+		     "\"-\"}]}",
+		     "inputs[0].type: expected one of \"file\", \"stdin\", \"tcp\", \"udp\", "
+		     "\"otlp_http\", "
+		     "got 7");
 	expect_error(
 		"{\"state_dir\": \"/s\", \"inputs\": [\"stdin\"], \"sinks\": [{\"uri\": \"-\"}]}",
 		"inputs[0]: expected an object, got \"stdin\"");
