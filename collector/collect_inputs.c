@@ -3,6 +3,7 @@
  * Each cuts its bytes into lines and feeds them through collect_feed; each stops reading when the
  * collector is paused. */
 #include "collector/collect_internal.h"
+#include "collector/collect_otlp.h"
 
 #include "parsers/tap_record.h"
 
@@ -587,6 +588,9 @@ int inputs_start(struct collector *c, char *err, size_t errlen)
 		case COLLECT_INPUT_CAPTURE_DIR:
 			rc = capture_dir_start(in, why, sizeof(why));
 			break;
+		case COLLECT_INPUT_OTLP_HTTP:
+			rc = otlp_input_start(in, why, sizeof(why));
+			break;
 		case COLLECT_INPUT_UDP:
 			line_reader_init(&in->lr, in->cfg->max_line, 0, 0);
 			in->fd = bind_socket(in->cfg->listen, SOCK_DGRAM, why, sizeof(why));
@@ -673,6 +677,7 @@ void inputs_stop(struct collector *c)
 			evconnlistener_free(in->listener);
 			in->listener = NULL;
 		}
+		otlp_input_stop(in);
 		uint64_t lost = 0;
 		while (in->conns) {
 			struct conn *k = in->conns;
@@ -705,6 +710,7 @@ void inputs_free(struct collector *c)
 		struct input *in = &c->inputs[i];
 		if (in->listener)
 			evconnlistener_free(in->listener);
+		otlp_input_free(in);
 		while (in->conns)
 			conn_free(in->conns);
 		if (in->ev)

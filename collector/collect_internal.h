@@ -65,6 +65,7 @@ struct input {
 	int fd;				 /* udp, stdin */
 	struct evconnlistener *listener; /* tcp */
 	struct conn *conns;		 /* tcp */
+	struct evhttp *otlp;		 /* otlp_http (collect_otlp.c) */
 };
 
 struct collector {

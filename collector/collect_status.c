@@ -78,7 +78,7 @@ void collect_render_metrics(void *ctx, struct strbuf *out)
 {
 	struct collector *c = ctx;
 	enum {
-		ALL = 0x1f,
+		ALL = (1 << (COLLECT_INPUT_OTLP_HTTP + 1)) - 1, /* every input type */
 		FILE_ONLY = 1 << COLLECT_INPUT_FILE,
 		DIR_ONLY = 1 << COLLECT_INPUT_CAPTURE_DIR,
 		TCP_ONLY = 1 << COLLECT_INPUT_TCP,

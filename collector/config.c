@@ -123,6 +123,18 @@ static const struct option capture_dir_input_options[] = {
 	{0},
 };
 
+static const struct option otlp_http_input_options[] = {
+	{"listen", OPTION_STRING, NULL, IN(listen),
+	 "address to serve OTLP/HTTP on: POST /v1/logs, JSON encoding (application/json); each "
+	 "request's log records are read as the otlp log format",
+	 .flags = OPTION_REQUIRED, .validate = listen_valid, .expected = LISTEN_EXPECTED},
+	NAME_OPTION("\"otlp_http://LISTEN\""),
+	{"max_body", OPTION_SIZE, "4M", IN(max_line),
+	 "largest request body; a larger one is refused with 413", .min = 1024,
+	 .max = 256.0 * 1024 * 1024},
+	{0},
+};
+
 static void check_input(struct option_context *c, void *base);
 
 static const struct option_variant input_variants[] = {
@@ -132,6 +144,7 @@ static const struct option_variant input_variants[] = {
 	{"udp", udp_input_options, "a UDP socket"},
 	{"capture_dir", capture_dir_input_options,
 	 "a directory of whole HAR / Envoy tap captures, each imported once (checkpointed)"},
+	{"otlp_http", otlp_http_input_options, "an OTLP/HTTP receiver of logs (JSON encoding)"},
 	{NULL, NULL, NULL},
 };
 
@@ -355,7 +368,7 @@ static char *dup_printf(const char *fmt, ...)
 
 const char *config_input_type_name(int type)
 {
-	return type >= 0 && type <= COLLECT_INPUT_CAPTURE_DIR ? input_variants[type].value : "?";
+	return type >= 0 && type <= COLLECT_INPUT_OTLP_HTTP ? input_variants[type].value : "?";
 }
 
 static void check_input(struct option_context *c, void *base)
@@ -380,6 +393,7 @@ static void check_input(struct option_context *c, void *base)
 		break;
 	case COLLECT_INPUT_TCP:
 	case COLLECT_INPUT_UDP:
+	case COLLECT_INPUT_OTLP_HTTP:
 		if (in->listen)
 			in->name =
 				dup_printf("%s://%s", config_input_type_name(in->type), in->listen);
@@ -524,7 +538,8 @@ static void check_config(struct option_context *c, void *base)
 					     in->name, j);
 			}
 		}
-		if (in->type == COLLECT_INPUT_TCP && same(in->listen, cfg->metrics_listen)) {
+		if ((in->type == COLLECT_INPUT_TCP || in->type == COLLECT_INPUT_OTLP_HTTP) &&
+		    same(in->listen, cfg->metrics_listen)) {
 			char path[64];
 			snprintf(path, sizeof(path), "inputs[%zu].listen", i);
 			option_error(c, path, "the same address as metrics.listen");

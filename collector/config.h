@@ -27,6 +27,7 @@ enum collect_input_type {
 	COLLECT_INPUT_TCP,   /* a TCP listener: every connection sends tap record lines */
 	COLLECT_INPUT_UDP,   /* a UDP socket: every datagram holds one or more lines */
 	COLLECT_INPUT_CAPTURE_DIR, /* a directory of whole captures (HAR, Envoy tap traces) */
+	COLLECT_INPUT_OTLP_HTTP,   /* an OTLP/HTTP logs receiver, JSON (collect_otlp.c) */
 };
 
 enum collect_capture_format { COLLECT_CAPTURE_AUTO, COLLECT_CAPTURE_HAR, COLLECT_CAPTURE_ENVOY };
@@ -38,10 +39,10 @@ struct collect_input {
 	int type;   /* enum collect_input_type */
 	char *name; /* in metrics, logs and events; default: path, "stdin", "tcp://LISTEN", ... */
 	char *path;
-	int format;   /* 0: tap records (the only format of this version) */
-	int start_at; /* enum collect_start_at: a file first seen (no checkpoint) */
-	char *listen; /* HOST:PORT */
-	size_t max_line;
+	int format;	 /* 0: tap records (the only format of this version) */
+	int start_at;	 /* enum collect_start_at: a file first seen (no checkpoint) */
+	char *listen;	 /* HOST:PORT */
+	size_t max_line; /* otlp_http: the largest request body */
 	uint64_t max_connections;
 	uint64_t poll_ms;
 	/* capture_dir */

@@ -47,6 +47,9 @@ struct gateway_state {
 	size_t grant_next;
 	int64_t gw_clock, tap_clock;
 	bool gw_seen, tap_seen;
+	/* several observations from one line (an OTLP request of many records): the line's
+	 * observation count keeps their event ids apart */
+	uint64_t last_source, last_line, same_line;
 };
 
 #define GRANTS_MAX 65536
@@ -395,6 +398,13 @@ static json_t *standalone_session(const struct held *g)
 static void emit_standalone(struct correlator *c, struct held *g)
 {
 	bool tool_call = eq(g->method, "tools/call");
+	/* the schema keeps these methods out of mcp.request (they have event types of their own,
+	 * which a log line alone cannot fill): such a line only says something beside a tap */
+	static const char *const not_requests[] = {"initialize", "ping", "sampling/createMessage",
+						   "elicitation/create", "roots/list"};
+	for (size_t i = 0; i < sizeof(not_requests) / sizeof(not_requests[0]); i++)
+		if (eq(g->method, not_requests[i]))
+			return;
 	json_t *ev =
 		event_envelope(tool_call ? "mcp.tool_call" : "mcp.request", g->start_ns, g->seed);
 	const char *outcome = json_string_value(json_object_get(g->gateway, "outcome"));
@@ -676,8 +686,21 @@ void gateway_observe(struct correlator *c, const struct obs *o)
 	h->start_ns = o->time_ns - dur;
 	h->end_ns = o->time_ns;
 	char seed[600];
-	snprintf(seed, sizeof(seed), "gw|%s|%s|%llu", g->format ? g->format : "",
-		 o->source_name ? o->source_name : "", (unsigned long long)o->source_line);
+	uint64_t source_hash = 1469598103934665603ULL; /* FNV-1a of the source name */
+	for (const char *p = o->source_name ? o->source_name : ""; *p; p++)
+		source_hash = (source_hash ^ (unsigned char)*p) * 1099511628211ULL;
+	if (o->source_line == gs->last_line && source_hash == gs->last_source) {
+		gs->same_line++;
+	} else {
+		gs->same_line = 0;
+		gs->last_line = o->source_line;
+		gs->last_source = source_hash;
+	}
+	int at = snprintf(seed, sizeof(seed), "gw|%s|%s|%llu", g->format ? g->format : "",
+			  o->source_name ? o->source_name : "", (unsigned long long)o->source_line);
+	if (gs->same_line && at > 0 && (size_t)at < sizeof(seed))
+		snprintf(seed + at, sizeof(seed) - (size_t)at, "|%llu",
+			 (unsigned long long)gs->same_line);
 	h->seed = strdup(seed);
 	if (!h->method || !h->seed) {
 		held_free(h);

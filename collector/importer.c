@@ -435,7 +435,8 @@ static void log_line(struct importer *imp, const char *line, size_t len)
 	if (lp)
 		r = lp->parse(state, &ll, log_emit, imp, &reason);
 	if (r == LOG_PARSE_BAD || r == LOG_PARSE_SKIP || !lp) {
-		/* a mixed file: another format may know this line */
+		/* a mixed file: another format may know this line (one the file's parser refuses,
+		 * or skips as saying nothing in its own format) */
 		const struct log_parser *other = log_parser_detect(line, trimmed);
 		if (other && other != lp && !other->state_new) {
 			const char *other_reason = NULL;

@@ -4,8 +4,11 @@
 
 #include "parsers/log_agentgateway.h"
 #include "parsers/log_contextforge.h"
+#include "parsers/log_docker_mcp.h"
+#include "parsers/log_envoy_access.h"
 #include "parsers/log_idp.h"
 #include "parsers/log_mapper.h"
+#include "parsers/log_otlp.h"
 #include "parsers/log_teleport.h"
 #include "parsers/log_toolhive.h"
 
@@ -22,6 +25,9 @@ const struct log_parser *const log_parsers[] = {
 	&log_parser_oauth,
 	&log_parser_mapper,
 	&log_parser_regex,
+	&log_parser_docker_mcp,
+	&log_parser_envoy_access,
+	&log_parser_otlp,
 	NULL,
 	/* clang-format on */
 };

@@ -105,7 +105,7 @@ state_dir: missing (required)|{"inputs": [{"type":"stdin"}], "sinks": [{"uri":"f
 unknown key "extra"|{"state_dir": "$WORK/s", "inputs": [{"type":"stdin"}], "sinks": [{"uri":"file:$WORK/e"}], "extra": 1}
 inputs[0]: unknown key "paht"|{"state_dir": "$WORK/s", "inputs": [{"type":"file","paht":"/x"}], "sinks": [{"uri":"file:$WORK/e"}]}
 inputs[0].path: missing (required)|{"state_dir": "$WORK/s", "inputs": [{"type":"file"}], "sinks": [{"uri":"file:$WORK/e"}]}
-inputs[0].type: expected one of "file", "stdin", "tcp", "udp", "capture_dir", got "kafka"|{"state_dir": "$WORK/s", "inputs": [{"type":"kafka"}], "sinks": [{"uri":"file:$WORK/e"}]}
+inputs[0].type: expected one of "file", "stdin", "tcp", "udp", "capture_dir", "otlp_http", got "kafka"|{"state_dir": "$WORK/s", "inputs": [{"type":"kafka"}], "sinks": [{"uri":"file:$WORK/e"}]}
 inputs[0].type: missing|{"state_dir": "$WORK/s", "inputs": [{"path":"/x"}], "sinks": [{"uri":"file:$WORK/e"}]}
 inputs: expected at least 1 entries|{"state_dir": "$WORK/s", "inputs": [], "sinks": [{"uri":"file:$WORK/e"}]}
 inputs: expected an array|{"state_dir": "$WORK/s", "inputs": {"type":"stdin"}, "sinks": [{"uri":"file:$WORK/e"}]}

@@ -198,7 +198,7 @@ static void test_types_and_ranges(void **state)
 	expect_error("{\"state_dir\": \"/s\", \"inputs\": [{\"type\": 7}], \"sinks\": [{\"uri\": "
 		     "\"-\"}]}",
 		     "inputs[0].type: expected one of \"file\", \"stdin\", \"tcp\", \"udp\", "
-		     "\"capture_dir\", got 7");
+		     "\"capture_dir\", \"otlp_http\", got 7");
 	expect_error(
 		"{\"state_dir\": \"/s\", \"inputs\": [\"stdin\"], \"sinks\": [{\"uri\": \"-\"}]}",
 		"inputs[0]: expected an object, got \"stdin\"");
