@@ -1,5 +1,6 @@
 #include "collector/collect.h"
 #include "collector/collect_internal.h"
+#include "parsers/log_parser.h"
 
 #include "collector/event.h"
 #include "collector/jwt.h"
@@ -210,6 +211,15 @@ int collect_feed(struct input *in, const char *source, const char *line, size_t 
 	struct collector *c = in->c;
 	uint64_t bad = c->istats.bad_lines, records = c->istats.records;
 	c->suppress = suppress;
+	const char *format = in->cfg->format;
+	if (format && strcmp(format, "tap") != 0) {
+		const struct log_parser *lp = log_parser_find(format);
+		if (lp && lp->state_new)
+			import_source_parser(c->imp, source, lp,
+					     c->parser_states[in->cfg - c->cfg->inputs]);
+		else
+			import_source_format(c->imp, source, format);
+	}
 	int kind = import_feed_line(c->imp, line, len, source);
 	c->suppress = false;
 	in->lines++;
@@ -438,6 +448,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	retry_overflow(c);
 	report_spool_gap(c);
+	if (!c->stopping) {
+		importer_tick(c->imp, clock_now_ns()); /* gateway lines that waited too long */
+		if (c->batch_events)
+			collect_commit(c);
+	}
 	collect_track_progress(c, clock_now_ns());
 	if (c->checkpoint_dirty)
 		save_checkpoints(c);
@@ -594,9 +609,43 @@ static int start(struct collector *c)
 	c->iopt.correlator.invalid_events_per_stream = (unsigned)cfg->invalid_events_per_stream;
 	c->iopt.correlator.redactor = c->redactor;
 	c->iopt.correlator.arguments_cap = cfg->arguments_cap;
+	c->iopt.correlator.merge_window_ns = (int64_t)cfg->merge_window_ms * 1000000;
+	c->iopt.correlator.max_hold_ns = (int64_t)(cfg->max_hold_s * 1e9);
+	c->iopt.correlator.max_wait_ns = (int64_t)(cfg->max_wait_s * 1e9);
+	c->iopt.correlator.max_sampling_depth = (unsigned)cfg->max_sampling_depth;
+	if (cfg->scope_map) {
+		json_error_t jerr;
+		c->scope_map = json_load_file(cfg->scope_map, 0, &jerr);
+		if (!json_is_object(c->scope_map)) {
+			collect_log("%s: correlator.scope_map: %s: %s", cfg->source, cfg->scope_map,
+				    jerr.text);
+			return -1;
+		}
+		c->iopt.correlator.scope_map = c->scope_map;
+	}
 	c->imp = importer_new(&c->iopt, &c->istats);
 	if (!c->imp)
 		return -1;
+	c->parser_states = calloc(cfg->ninputs + 1, sizeof(void *));
+	if (!c->parser_states)
+		return -1;
+	for (size_t i = 0; i < cfg->ninputs; i++) {
+		const struct collect_input *in = &cfg->inputs[i];
+		const struct log_parser *lp = in->format ? log_parser_find(in->format) : NULL;
+		if (!lp || !lp->state_new)
+			continue;
+		json_error_t jerr;
+		json_t *doc = json_load_file(in->parser_config, 0, &jerr);
+		char perr[512] = "";
+		c->parser_states[i] =
+			doc ? lp->state_new(doc, in->parser_config, perr, sizeof(perr)) : NULL;
+		json_decref(doc);
+		if (!c->parser_states[i]) {
+			collect_log("%s: inputs[%zu].parser_config: %s", cfg->source, i,
+				    doc ? perr : jerr.text);
+			return -1;
+		}
+	}
 
 	c->base = event_base_new();
 	if (!c->base)
@@ -652,6 +701,7 @@ static void sleep_ms(long ms)
 static void drain(struct collector *c)
 {
 	inputs_stop(c);
+	importer_release_held(c->imp); /* gateway lines past which the checkpoints are */
 	collect_commit(c);
 	int64_t deadline = clock_now_ns() + (int64_t)(c->cfg->shutdown_drain_s * 1e9);
 	c->paused = true; /* no resume from here on */
@@ -690,6 +740,13 @@ static int stop(struct collector *c)
 	free(c->deliver);
 	metrics_stop(c->metrics);
 	importer_free(c->imp); /* what the correlator holds is rebuilt at the next start */
+	for (size_t i = 0; c->parser_states && i < c->cfg->ninputs; i++) {
+		const struct log_parser *lp = log_parser_find(c->cfg->inputs[i].format);
+		if (c->parser_states[i] && lp && lp->state_free)
+			lp->state_free(c->parser_states[i]);
+	}
+	free(c->parser_states);
+	json_decref(c->scope_map);
 	if (c->inputs)
 		inputs_free(c);
 	free(c->inputs);

@@ -74,6 +74,9 @@ struct collector {
 	struct import_options iopt;
 	struct import_stats istats;
 	struct importer *imp;
+	json_t *scope_map; /* correlator.scope_map, loaded */
+	/* format mapper / regex inputs: their parsers' states, one per input (NULL otherwise) */
+	void **parser_states;
 	struct redactor *redactor;
 	struct spool *spool;
 	struct deliver **deliver;

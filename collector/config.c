@@ -1,4 +1,5 @@
 #include "collector/config.h"
+#include "parsers/log_parser.h"
 
 #include "collector/option_table.h"
 
@@ -26,18 +27,36 @@ static bool listen_valid(const char *value, char *why, size_t whylen);
 #define RU(m) offsetof(struct collect_rule, m)
 #define CF(m) offsetof(struct collect_config, m)
 
-static const char *const formats[] = {"tap", NULL};
+static bool format_valid(const char *value, char *why, size_t whylen)
+{
+	if (strcmp(value, "tap") == 0 || strcmp(value, "auto") == 0 || log_parser_find(value))
+		return true;
+	snprintf(why, whylen, "unknown format \"%s\"", value);
+	return false;
+}
 static const char *const capture_formats[] = {"auto", "har", "envoy", NULL};
 static const char *const start_ats[] = {"beginning", "end", NULL};
 static const char *const encodings[] = {"json", "ocsf", "ecs", "cef", "leef", NULL};
 static const char *const full_policies[] = {"block", "drop_oldest", NULL};
 
 #define FORMAT_OPTION                                                                              \
+	{"format",                                                                                 \
+	 OPTION_STRING,                                                                            \
+	 "tap",                                                                                    \
+	 IN(format),                                                                               \
+	 "what the lines are: tap (records as `mcptrail tap` and `mcptrail tap-http` write "       \
+	 "them), auto (tap records and any gateway / IdP log a built-in parser recognises, line "  \
+	 "by line), a log format (`mcptrail import --format help`), or mapper / regex with "       \
+	 "parser_config",                                                                          \
+	 .validate = format_valid,                                                                 \
+	 .expected = "tap, auto, a log format name, mapper or regex",                              \
+	 .example = "agentgateway"},                                                               \
 	{                                                                                          \
-		"format", OPTION_ENUM, "tap", IN(format),                                          \
-			"record format: tap records, as `mcptrail tap` and `mcptrail tap-http` "   \
-			"write them",                                                              \
-			.choices = formats                                                         \
+		"parser_config", OPTION_STRING, NULL, IN(parser_config),                           \
+			"format mapper or regex: the parser's JSON configuration file (as "        \
+			"`mcptrail import "                                                        \
+			"--mapper/--regex` takes), checked at start-up",                           \
+			.example = "/etc/mcptrail/pomerium.mapper.json"                            \
 	}
 #define NAME_OPTION(what)                                                                          \
 	{                                                                                          \
@@ -226,6 +245,23 @@ static const struct option correlator_options[] = {
 	{"invalid_events_per_stream", OPTION_UINT, "100", CF(invalid_events_per_stream),
 	 "mcp.invalid_message events per stream before they are only counted", .min = 0,
 	 .max = 1e6},
+	{"merge_window_ms", OPTION_UINT, "5000", CF(merge_window_ms),
+	 "a gateway log line and a tap's view of the same call may be this far apart (event time)",
+	 .min = 0, .max = 3600000},
+	{"max_hold_s", OPTION_SECONDS, "60", CF(max_hold_s),
+	 "a gateway line (or a tap event) waits for the other view of its call until its own "
+	 "input's clock (event time) is this far past it",
+	 .min = 0, .max = 86400},
+	{"max_wait_s", OPTION_SECONDS, "60", CF(max_wait_s),
+	 "... and at most this long in wall-clock time (a quiet input does not hold it back)",
+	 .min = 0, .max = 86400},
+	{"scope_map", OPTION_STRING, NULL, CF(scope_map),
+	 "JSON file {\"tool\": [scopes], \"server/tool\": [scopes]}: enables the "
+	 "scope_not_granted and scopes_unused findings",
+	 .example = "/etc/mcptrail/scopes.json"},
+	{"max_sampling_depth", OPTION_UINT, "2", CF(max_sampling_depth),
+	 "sampling-with-tools requests nested deeper than this on one session are a finding",
+	 .min = 1, .max = 1000},
 	{0},
 };
 
@@ -375,6 +411,31 @@ static void check_input(struct option_context *c, void *base)
 {
 	struct collect_input *in = base;
 	struct stat sb;
+	const struct log_parser *lp = in->format ? log_parser_find(in->format) : NULL;
+	if (lp && lp->state_new && !in->parser_config) {
+		size_t mark = option_path_push(c, "parser_config");
+		option_error(c, NULL, "format %s needs its configuration file", in->format);
+		option_path_pop(c, mark);
+	} else if (in->parser_config && !(lp && lp->state_new)) {
+		size_t mark = option_path_push(c, "parser_config");
+		option_error(c, NULL, "only for format mapper or regex");
+		option_path_pop(c, mark);
+	} else if (lp && lp->state_new) {
+		/* built once here to check it; collect builds its own */
+		size_t mark = option_path_push(c, "parser_config");
+		json_error_t jerr;
+		json_t *doc = json_load_file(in->parser_config, 0, &jerr);
+		char err[512] = "";
+		void *state = doc ? lp->state_new(doc, in->parser_config, err, sizeof(err)) : NULL;
+		if (!doc)
+			option_error(c, NULL, "%s: %s", in->parser_config, jerr.text);
+		else if (!state)
+			option_error(c, NULL, "%s", err);
+		if (state && lp->state_free)
+			lp->state_free(state);
+		json_decref(doc);
+		option_path_pop(c, mark);
+	}
 	if (in->type == COLLECT_INPUT_CAPTURE_DIR && in->path &&
 	    (stat(in->path, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
 		size_t mark = option_path_push(c, "path");
@@ -517,6 +578,15 @@ static bool same(const char *a, const char *b)
 static void check_config(struct option_context *c, void *base)
 {
 	struct collect_config *cfg = base;
+	if (cfg->scope_map) {
+		json_error_t jerr;
+		json_t *doc = json_load_file(cfg->scope_map, 0, &jerr);
+		if (!json_is_object(doc))
+			option_error(c, "correlator.scope_map", "%s: %s", cfg->scope_map,
+				     doc ? "expected an object {\"tool\": [scopes], ...}"
+					 : jerr.text);
+		json_decref(doc);
+	}
 	size_t stdin_at = SIZE_MAX;
 	for (size_t i = 0; i < cfg->ninputs; i++) {
 		struct collect_input *in = &cfg->inputs[i];
@@ -578,6 +648,8 @@ void config_free(struct collect_config *cfg)
 		free(cfg->inputs[i].path);
 		free(cfg->inputs[i].listen);
 		free(cfg->inputs[i].pattern);
+		free(cfg->inputs[i].format);
+		free(cfg->inputs[i].parser_config);
 	}
 	free(cfg->inputs);
 	for (size_t i = 0; i < cfg->nsinks; i++)
@@ -595,6 +667,7 @@ void config_free(struct collect_config *cfg)
 	free(cfg->jwks);
 	free(cfg->metrics_listen);
 	free(cfg->spool_dir);
+	free(cfg->scope_map);
 	free(cfg);
 }
 

@@ -39,10 +39,11 @@ struct collect_input {
 	int type;   /* enum collect_input_type */
 	char *name; /* in metrics, logs and events; default: path, "stdin", "tcp://LISTEN", ... */
 	char *path;
-	int format;	 /* 0: tap records (the only format of this version) */
-	int start_at;	 /* enum collect_start_at: a file first seen (no checkpoint) */
-	char *listen;	 /* HOST:PORT */
-	size_t max_line; /* otlp_http: the largest request body */
+	char *format;	     /* "tap", "auto", a log parser's name, "mapper", "regex" */
+	char *parser_config; /* mapper / regex: the parser's JSON configuration */
+	int start_at;	     /* enum collect_start_at: a file first seen (no checkpoint) */
+	char *listen;	     /* HOST:PORT */
+	size_t max_line;     /* otlp_http: the largest request body */
 	uint64_t max_connections;
 	uint64_t poll_ms;
 	/* capture_dir */
@@ -75,6 +76,9 @@ struct collect_config {
 	char *jwks;
 	double request_timeout_s, task_timeout_s;
 	uint64_t max_pending, invalid_events_per_stream;
+	uint64_t merge_window_ms, max_sampling_depth;
+	double max_hold_s, max_wait_s;
+	char *scope_map;      /* a file */
 	char *metrics_listen; /* NULL: no metrics endpoint */
 	double health_stall_s;
 	char *spool_dir; /* default STATE_DIR/spool */

@@ -61,6 +61,7 @@ void correlator_config_defaults(struct correlator_config *cfg)
 	cfg->merge_window_ns = 5LL * 1000000000LL;
 	cfg->max_hold_ns = 60LL * 1000000000LL;
 	cfg->max_held = 100000;
+	cfg->max_wait_ns = 60LL * 1000000000LL;
 	cfg->hold_gateway_until_finish = false;
 	cfg->scope_map = NULL;
 	cfg->max_sampling_depth = 2;

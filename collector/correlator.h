@@ -31,6 +31,7 @@ struct correlator_config {
 	 * line is in before any capture (`mcptrail import`): lines then wait until the end. */
 	int64_t merge_window_ns;
 	int64_t max_hold_ns;
+	int64_t max_wait_ns; /* a daemon: the same in wall-clock time (correlator_tick; 60 s) */
 	size_t max_held;
 	bool hold_gateway_until_finish;
 	/* findings (collector/correlator_findings.c): required scopes per tool ({"tool": [scopes],
@@ -55,6 +56,12 @@ void correlator_config_defaults(struct correlator_config *cfg);
 struct correlator *correlator_new(const struct correlator_config *cfg, correlator_emit_fn emit,
 				  void *ctx);
 void correlator_observe(struct correlator *c, const struct obs *o);
+/* A daemon's wall clock (an import never calls it): what waits for the other view of a call (a
+ * gateway line for the tap's, or the reverse) goes out after max_hold of wall-clock time too. */
+void correlator_tick(struct correlator *c, int64_t wall_ns);
+/* Emits everything waiting for the other view of a call now (a daemon stopping). Open requests
+ * and sessions are kept. */
+void correlator_release_held(struct correlator *c);
 /* End of input: everything still open is emitted (requests as no_response, sessions ended). */
 void correlator_finish(struct correlator *c);
 const struct correlator_stats *correlator_stats(const struct correlator *c);

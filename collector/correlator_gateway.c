@@ -32,7 +32,8 @@ struct held {
 	char *method, *tool, *session, *upstream_session, *rpc_id, *trace_id, *subject;
 	const char *outcome_class;
 	int64_t start_ns, end_ns;
-	char *seed; /* gateway: event id seed (source and line) */
+	int64_t held_wall_ns; /* the daemon's wall clock when it began to wait (0: none) */
+	char *seed;	      /* gateway: event id seed (source and line) */
 };
 
 struct held_list {
@@ -46,6 +47,7 @@ struct gateway_state {
 	char **grant_ring;	/* insertion order, for the bound */
 	size_t grant_next;
 	int64_t gw_clock, tap_clock;
+	int64_t wall_ns; /* correlator_tick (a daemon), 0 in an import */
 	bool gw_seen, tap_seen;
 	/* several observations from one line (an OTLP request of many records): the line's
 	 * observation count keeps their event ids apart */
@@ -68,8 +70,9 @@ static void list_unlink(struct held_list *l, struct held *h)
 	l->n--;
 }
 
-static void list_push(struct held_list *l, struct held *h)
+static void list_push(struct held_list *l, struct held *h, int64_t wall_ns)
 {
+	h->held_wall_ns = wall_ns;
 	h->prev = l->newest;
 	h->next = NULL;
 	if (l->newest)
@@ -480,6 +483,12 @@ static void emit_standalone(struct correlator *c, struct held *g)
 
 /* ---- the holding rules ---- */
 
+/* In a daemon a quiet input must not keep what waits for it: max_hold of wall-clock time too. */
+static bool waited_too_long(const struct gateway_state *gs, const struct held *h, int64_t max_wait)
+{
+	return gs->wall_ns && h->held_wall_ns && gs->wall_ns - h->held_wall_ns > max_wait;
+}
+
 static void release(struct correlator *c, bool all)
 {
 	struct gateway_state *gs = c->gateway;
@@ -489,7 +498,8 @@ static void release(struct correlator *c, bool all)
 	while (gs->tap.oldest) {
 		struct held *t = gs->tap.oldest;
 		bool go = all || gs->tap.n > c->cfg.max_held || gs->gw_clock > t->start_ns + w ||
-			  gs->tap_clock > t->end_ns + max_hold;
+			  gs->tap_clock > t->end_ns + max_hold ||
+			  waited_too_long(gs, t, c->cfg.max_wait_ns);
 		if (!go)
 			break;
 		list_unlink(&gs->tap, t);
@@ -500,11 +510,13 @@ static void release(struct correlator *c, bool all)
 	}
 	while (gs->gw.oldest) {
 		struct held *g = gs->gw.oldest;
-		bool go = all || gs->gw.n > c->cfg.max_held;
+		bool go = all || gs->gw.n > c->cfg.max_held ||
+			  waited_too_long(gs, g, c->cfg.max_wait_ns);
 		if (!go && !c->cfg.hold_gateway_until_finish)
-			go = gs->tap_seen ? gs->tap_clock > g->end_ns + w ||
-						    gs->gw_clock > g->end_ns + max_hold
-					  : gs->gw_clock > g->end_ns + w;
+			/* before any tap has spoken (a daemon starting) a line waits max_hold:
+			 * the taps may just be late */
+			go = (gs->tap_seen && gs->tap_clock > g->end_ns + w) ||
+			     gs->gw_clock > g->end_ns + max_hold;
 		if (!go)
 			break;
 		list_unlink(&gs->gw, g);
@@ -560,7 +572,7 @@ bool gateway_offer_tap_event(struct correlator *c, json_t *ev)
 		return false;
 	}
 	t->ev = ev;
-	list_push(&gs->tap, t);
+	list_push(&gs->tap, t, gs->wall_ns);
 	release(c, false);
 	return true;
 }
@@ -719,7 +731,7 @@ void gateway_observe(struct correlator *c, const struct obs *o)
 		release(c, false);
 		return;
 	}
-	list_push(&gs->gw, h);
+	list_push(&gs->gw, h, gs->wall_ns);
 	release(c, false);
 }
 
@@ -830,6 +842,25 @@ void grant_observe(struct correlator *c, const struct obs *o)
 }
 
 void gateway_finish(struct correlator *c)
+{
+	release(c, true);
+}
+
+void correlator_tick(struct correlator *c, int64_t wall_ns)
+{
+	struct gateway_state *gs = c->gateway;
+	if (!gs)
+		return;
+	gs->wall_ns = wall_ns;
+	/* what began to wait before the first tick starts its wait now */
+	for (struct held_list *l = &gs->gw; l; l = l == &gs->gw ? &gs->tap : NULL)
+		for (struct held *h = l->newest; h && !h->held_wall_ns; h = h->prev)
+			h->held_wall_ns = wall_ns;
+	if (gs->gw.n || gs->tap.n)
+		release(c, false);
+}
+
+void correlator_release_held(struct correlator *c)
 {
 	release(c, true);
 }

@@ -1032,6 +1032,18 @@ int import_source_format(struct importer *imp, const char *source_name, const ch
 	return 0;
 }
 
+int import_source_parser(struct importer *imp, const char *source_name, const struct log_parser *lp,
+			 void *state)
+{
+	struct feed_source *fs = feed_source_get(imp, source_name);
+	if (!fs || !lp)
+		return -1;
+	fs->mode = FEED_LOG;
+	fs->log_parser = lp;
+	fs->log_state = state;
+	return 0;
+}
+
 long import_convert_capture(struct importer *imp, const char *source_name, const char *format,
 			    const char *data, size_t len, struct strbuf *records)
 {
@@ -1136,6 +1148,16 @@ void import_source_end(struct importer *imp, const char *source_name, bool reada
 	file_summary(imp, readable);
 	imp->name = NULL;
 	feed_source_free(fs);
+}
+
+void importer_tick(struct importer *imp, int64_t wall_ns)
+{
+	correlator_tick(imp->correlator, wall_ns);
+}
+
+void importer_release_held(struct importer *imp)
+{
+	correlator_release_held(imp->correlator);
 }
 
 void importer_flush(struct importer *imp)

@@ -71,6 +71,9 @@ int import_feed_line(struct importer *imp, const char *line, size_t len, const c
 /* Lines of source_name are in format: "tap" (the default), "auto" (tap records and any log the
  * built-in parsers recognise, line by line) or a log parser's name. -1 for an unknown format. */
 int import_source_format(struct importer *imp, const char *source_name, const char *format);
+/* Lines of source_name are read by lp with its state (a configured parser: mapper, regex). */
+int import_source_parser(struct importer *imp, const char *source_name, const struct log_parser *lp,
+			 void *state);
 /* Converts a whole HAR 1.2 file or Envoy HTTP tap trace held in memory (format NULL/"auto", "har"
  * or "envoy") into tap records, appended to records one per line, as import_run does with such a
  * file (the same stream ids, so the same event ids); the caller then feeds them with
@@ -96,6 +99,11 @@ void import_source_seek(struct importer *imp, const char *source_name, uint64_t 
 /* source_name ended (a rotated file read to its end, a closed connection): its ingest.summary
  * event goes out and its counters are forgotten. No-op for a source never fed. */
 void import_source_end(struct importer *imp, const char *source_name, bool readable);
+/* A daemon's wall clock, about once a second (correlator_tick). */
+void importer_tick(struct importer *imp, int64_t wall_ns);
+/* What the correlator holds back waiting for another view of a call goes out now (a daemon
+ * stopping: its input checkpoints are past those lines). */
+void importer_release_held(struct importer *imp);
 /* Hands the events batched for opt->sinks to them now. */
 void importer_flush(struct importer *imp);
 /* End of all input: what the correlator still holds goes out (no_response, session ends), the

@@ -111,7 +111,7 @@ inputs: expected at least 1 entries|{"state_dir": "$WORK/s", "inputs": [], "sink
 inputs: expected an array|{"state_dir": "$WORK/s", "inputs": {"type":"stdin"}, "sinks": [{"uri":"file:$WORK/e"}]}
 inputs[0].listen: expected "HOST:PORT"|{"state_dir": "$WORK/s", "inputs": [{"type":"tcp","listen":"127.0.0.1:70000"}], "sinks": [{"uri":"file:$WORK/e"}]}
 inputs[0].listen: expected "HOST:PORT"|{"state_dir": "$WORK/s", "inputs": [{"type":"udp","listen":"localhost:7000"}], "sinks": [{"uri":"file:$WORK/e"}]}
-inputs[0].format: expected one of "tap"|{"state_dir": "$WORK/s", "inputs": [{"type":"stdin","format":"har"}], "sinks": [{"uri":"file:$WORK/e"}]}
+inputs[0].format: expected tap, auto, a log format name, mapper or regex, got "har"|{"state_dir": "$WORK/s", "inputs": [{"type":"stdin","format":"har"}], "sinks": [{"uri":"file:$WORK/e"}]}
 inputs[0].max_line: expected a size|{"state_dir": "$WORK/s", "inputs": [{"type":"stdin","max_line":"huge"}], "sinks": [{"uri":"file:$WORK/e"}]}
 inputs[0].max_connections: expected an integer from 1 to 10000|{"state_dir": "$WORK/s", "inputs": [{"type":"tcp","listen":"127.0.0.1:7000","max_connections":0}], "sinks": [{"uri":"file:$WORK/e"}]}
 inputs[1]: the same input as inputs[0]|{"state_dir": "$WORK/s", "inputs": [{"type":"file","path":"/x"},{"type":"file","path":"/x"}], "sinks": [{"uri":"file:$WORK/e"}]}

@@ -146,13 +146,15 @@ static void test_unknown_keys_name_their_path(void **state)
 	expect_error(
 		"{\"state_dir\": \"/s\", \"inputs\": [{\"type\": \"stdin\"}, {\"type\": \"file\", "
 		"\"path\": \"/x\", \"pth\": 1}], \"sinks\": [{\"uri\": \"-\"}]}",
-		"inputs[1]: unknown key \"pth\" (expected one of: type, path, format, name, "
-		"start_at, max_line, poll_ms)");
+		"inputs[1]: unknown key \"pth\" (expected one of: type, path, format, "
+		"parser_config, name, start_at, max_line, poll_ms)");
 	/* a key of another input type is unknown for this one */
 	expect_error(
 		"{\"state_dir\": \"/s\", \"inputs\": [{\"type\": \"stdin\", \"path\": \"/x\"}], "
 		"\"sinks\": [{\"uri\": \"-\"}]}",
-		"inputs[0]: unknown key \"path\" (expected one of: type, format, name, max_line)");
+		"inputs[0]: unknown key \"path\" (expected one of: type, format, parser_config, "
+		"name, "
+		"max_line)");
 	expect_error(
 		"{" MINIMAL ", \"spool\": {\"fsnyc\": true}}",
 		"spool: unknown key \"fsnyc\" (expected one of: dir, max_bytes, segment_bytes, "
