@@ -315,6 +315,28 @@ static json_t *listed_tools(json_t *result)
 	return out;
 }
 
+/* Resources a server listed (URIs or URI templates): the resource reach an identity was granted.
+ * Capped: a server may list thousands; the count is in request.items. */
+#define LISTED_RESOURCES_CAP 1000
+
+static json_t *listed_resources(json_t *arr, bool templates)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *r;
+	json_array_foreach(arr, i, r)
+	{
+		json_t *uri = json_object_get(r, templates ? "uriTemplate" : "uri");
+		if (!json_is_string(uri))
+			continue;
+		if (json_array_size(out) == LISTED_RESOURCES_CAP)
+			break;
+		json_array_append_new(out, json_pack("{s:s}", templates ? "uri_template" : "uri",
+						     json_string_value(uri)));
+	}
+	return out;
+}
+
 static bool is_list_method(const char *m)
 {
 	size_t n = strlen(m);
@@ -395,6 +417,12 @@ void emit_request(struct correlator *c, struct call *call, const char *outcome, 
 					    json_integer((json_int_t)json_array_size(arr)));
 		if (strcmp(m, "tools/list") == 0)
 			json_object_set_new(ev, "tools", listed_tools(result));
+		else if (strcmp(m, "resources/list") == 0 ||
+			 strcmp(m, "resources/templates/list") == 0)
+			json_object_set_new(
+				ev, "resources",
+				listed_resources(json_is_array(arr) ? arr : NULL,
+						 strcmp(m, "resources/templates/list") == 0));
 	}
 	json_decref(root);
 	event_add_session(ev, call->stream);

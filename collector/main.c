@@ -1,4 +1,5 @@
 /* mcptrail: the command-line entry point. Subcommands are listed in CONTRACT.md. */
+#include "collector/blast_radius.h"
 #include "collector/collect.h"
 #include "collector/demo.h"
 #include "collector/importer.h"
@@ -34,7 +35,12 @@ static void usage(FILE *f)
 		"  collect -c CONFIG [--check]                         the daemon (--help-config: "
 		"every key)\n"
 		"\n"
-		"Not in this version yet: blast-radius, timeline.\n");
+		"  blast-radius [--format text|json|html] [-o FILE] [--config FILE] [--window "
+		"DAYS]\n"
+		"         EVENTS...                                    per-identity blast radius "
+		"(MBR)\n"
+		"\n"
+		"Not in this version yet: timeline.\n");
 }
 
 static void import_usage(FILE *f)
@@ -250,6 +256,8 @@ int main(int argc, char **argv)
 		return collect_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "verify") == 0)
 		return verify_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "blast-radius") == 0)
+		return blast_radius_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "demo") == 0)
 		return demo_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
