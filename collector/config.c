@@ -187,6 +187,10 @@ static const struct option correlator_options[] = {
 	{"invalid_events_per_stream", OPTION_UINT, "100", CF(invalid_events_per_stream),
 	 "mcp.invalid_message events per stream before they are only counted", .min = 0,
 	 .max = 1e6},
+	{"blast_radius_interval_s", OPTION_SECONDS, "0", CF(blast_radius_interval_s),
+	 "every this many seconds, one identity.blast_radius event per identity (MBR over the last "
+	 "30 days of what this run read); 0: none",
+	 .min = 0, .max = 86400 * 30},
 	{0},
 };
 

@@ -48,7 +48,7 @@ static void import_usage(FILE *f)
 	fprintf(f, "usage: mcptrail import [--format auto|tap|har|envoy] [--encode ENC] [-o FILE]\n"
 		   "         [--sink URI]... (ENC: json, ocsf, ecs, cef, leef; applies to the "
 		   "sinks after it)\n"
-		   "         [--max-line BYTES] [--request-timeout SEC]\n"
+		   "         [--max-line BYTES] [--request-timeout SEC] [--no-blast-radius]\n"
 		   "         [--fingerprint-key FILE] [--jwks FILE]\n"
 		   "         [--redact-rule NAME=PCRE2]... [--arguments-cap BYTES]\n"
 		   "         [--cimd-fetch --cimd-allow HOST... [--cimd-allow-private] [--cimd-ca "
@@ -61,13 +61,16 @@ static void import_usage(FILE *f)
 		   "  Tool arguments leave as a SHA-256 and a redacted copy capped at\n"
 		   "  --arguments-cap (default 4K): built-in redaction rules plus yours.\n"
 		   "  --cimd-fetch fetches (off by default) and validates the client metadata\n"
-		   "  document of https client_ids on allowlisted hosts.\n");
+		   "  document of https client_ids on allowlisted hosts.\n"
+		   "  At the end, one identity.blast_radius event per identity (MBR over the last\n"
+		   "  30 days of the input; --no-blast-radius: none).\n");
 }
 
 static int import_main(int argc, char **argv)
 {
 	struct import_options opt;
 	import_options_defaults(&opt);
+	opt.blast_radius = true; /* identity.blast_radius events at the end */
 	const char *sink_uris[MAX_SINKS];
 	enum event_encoding sink_encodings[MAX_SINKS];
 	enum event_encoding encoding = ENCODING_JSON;
@@ -110,6 +113,8 @@ static int import_main(int argc, char **argv)
 					opt.format);
 				goto out;
 			}
+		} else if (strcmp(a, "--no-blast-radius") == 0) {
+			opt.blast_radius = false;
 		} else if (strcmp(a, "--fingerprint-key") == 0 && has_value) {
 			opt.fingerprint_key = argv[++i];
 		} else if (strcmp(a, "--cimd-fetch") == 0) {
