@@ -5,6 +5,7 @@
 #include "collector/blast_radius.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *jstr(json_t *o, const char *key)
@@ -107,6 +108,24 @@ static void esc(FILE *f, const char *s)
 				fputc(*s, f);
 		}
 	}
+}
+
+/* At most max characters (UTF-8 aware), "…" when cut: labels in the SVG have fixed room. */
+static void esc_short(FILE *f, const char *s, size_t max)
+{
+	size_t chars = 0, i = 0;
+	for (; s && s[i]; i++) {
+		if (((unsigned char)s[i] & 0xC0) != 0x80 && ++chars > max)
+			break;
+	}
+	if (!s || !s[i]) {
+		esc(f, s);
+		return;
+	}
+	char *cut = strndup(s, i);
+	esc(f, cut);
+	free(cut);
+	fputs("\xe2\x80\xa6", f);
 }
 
 static void evidence_html(FILE *f, json_t *ids, const char *what)
@@ -218,7 +237,7 @@ static void reach_graph(FILE *f, json_t *it, size_t rank)
 	int row = 18, h = (int)rows * row + 30;
 	int x_id = 10, x_mid = 190, x_srv = 370, x_leaf = 640;
 	fprintf(f,
-		"<svg class=\"reach\" id=\"graph-%zu\" width=\"900\" height=\"%d\" "
+		"<svg class=\"reach\" id=\"graph-%zu\" width=\"1040\" height=\"%d\" "
 		"xmlns=\"http://www.w3.org/2000/svg\">",
 		rank, h + (leaves > shown ? 18 : 0));
 	int id_y = h / 2;
@@ -227,7 +246,7 @@ static void reach_graph(FILE *f, json_t *it, size_t rank)
 		"<g class=\"node identity\"><rect x=\"%d\" y=\"%d\" width=\"150\" height=\"22\" "
 		"rx=\"4\" fill=\"#1d2330\"/><text x=\"%d\" y=\"%d\" fill=\"#fff\">",
 		x_id, id_y - 11, x_id + 6, id_y + 4);
-	esc(f, jstr(ident, "subject"));
+	esc_short(f, jstr(ident, "subject"), 22);
 	fputs("</text></g>", f);
 	size_t mi;
 	json_t *m;
@@ -240,7 +259,7 @@ static void reach_graph(FILE *f, json_t *it, size_t rank)
 			"height=\"20\" "
 			"rx=\"10\" fill=\"#ede9fe\" stroke=\"#7c3aed\"/><text x=\"%d\" y=\"%d\">",
 			from_x, from_y, x_mid, y, x_mid, y - 10, x_mid + 6, y + 4);
-		esc(f, json_string_value(m));
+		esc_short(f, json_string_value(m), 22);
 		fputs("</text></g>", f);
 	}
 	if (nmid) {
@@ -257,7 +276,7 @@ static void reach_graph(FILE *f, json_t *it, size_t rank)
 			"height=\"22\" "
 			"rx=\"4\" fill=\"#e2e8f0\" stroke=\"#64748b\"/><text x=\"%d\" y=\"%d\">",
 			from_x, from_y, x_srv, sy, x_srv, sy - 11, x_srv + 6, sy + 4);
-		esc(f, jstr(s, "name"));
+		esc_short(f, jstr(s, "name"), 26);
 		fprintf(f, " (c=%lld%s)</text></g>",
 			(long long)json_integer_value(json_object_get(s, "criticality")),
 			json_is_true(json_object_get(s, "trusted")) ? ", trusted" : "");
@@ -289,7 +308,7 @@ static void reach_graph(FILE *f, json_t *it, size_t rank)
 					destr ? " fill=\"#b91c1c\"" : "");
 				if (destr)
 					fputs("\xe2\x9a\xa0 ", f); /* ⚠ */
-				esc(f, jstr(t, "name"));
+				esc_short(f, jstr(t, "name"), 48);
 				fprintf(f, " \xc2\xb7 w=%g%s<title>", jnum(t, "weight"),
 					used ? " \xc2\xb7 used" : "");
 				json_t *evd = json_object_get(t, "evidence");
