@@ -538,6 +538,8 @@ static void note_grant(struct blast_radius *br, json_t *ev, int64_t t, const cha
 	struct br_identity *from = identity_get(br, from_iss, from_sub, NULL);
 	if (!from)
 		return;
+	if (!from->first_ns)
+		from->first_ns = t;
 	from->last_ns = t;
 	br_evidence_add(&from->seen_ev, eid, br->cfg->max_evidence);
 	const char *aud = str_at(g, "audience");

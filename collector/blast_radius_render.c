@@ -26,6 +26,17 @@ static json_t *jpath(json_t *o, const char *a, const char *b)
 
 /* ---- text ---- */
 
+/* A copy without control characters: subjects, tool and scope names come from events, and an
+ * escape sequence must not reach the terminal. */
+static char *clean(const char *s)
+{
+	char *c = strdup(s ? s : "");
+	for (char *p = c; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return c;
+}
+
 int blast_radius_write_text(json_t *report, FILE *f)
 {
 	json_t *ids = json_object_get(report, "identities");
@@ -61,21 +72,25 @@ int blast_radius_write_text(json_t *report, FILE *f)
 			strcat(flags, "unused-scopes ");
 		if (json_is_true(jpath(amp, "L", "static")))
 			strcat(flags, "static-credential ");
+		char *subject = clean(jstr(json_object_get(it, "identity"), "subject"));
 		fprintf(f,
 			"%4lld  %-*.*s  %5.1f  %9.1f  %7.0f  %4.2g  %3.2g  %4.3g  %4.3g  %5.0f%%  "
 			"%-11s  %s\n",
 			(long long)json_integer_value(json_object_get(it, "rank")), width, width,
-			jstr(json_object_get(it, "identity"), "subject"), jnum(it, "score"),
-			jnum(it, "mbr"), jnum(cap, "C"), jnum(json_object_get(amp, "D"), "value"),
+			subject, jnum(it, "score"), jnum(it, "mbr"), jnum(cap, "C"),
+			jnum(json_object_get(amp, "D"), "value"),
 			jnum(json_object_get(amp, "S"), "value"),
 			jnum(json_object_get(amp, "P"), "value"),
 			jnum(json_object_get(amp, "L"), "value"),
 			100 * jnum(cap, "unused_privilege"), tools, flags);
+		free(subject);
 	}
 	fprintf(f, "\n");
 	json_array_foreach(ids, i, it)
 	{
-		fprintf(f, "%s\n", jstr(it, "readout"));
+		char *readout = clean(jstr(it, "readout"));
+		fprintf(f, "%s\n", readout);
+		free(readout);
 	}
 	return ferror(f) ? -1 : 0;
 }

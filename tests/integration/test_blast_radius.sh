@@ -105,7 +105,7 @@ cmp -s stdin.report.json report.json || fail "stdin gives another report"
 # address) must come out as text
 $PY - <<'PY'
 import json
-ident = {"subject": "\"><script>fetch('http://127.0.0.1:9/subject')</script>", "issuer": "https://evil",
+ident = {"subject": "\"><script>fetch('http://127.0.0.1:9/subject')</script>\u001b[2J", "issuer": "https://evil",
          "client_id": None, "scopes": ["<b>x</b>"], "actors": [], "source": "bearer_jwt", "verified": False}
 sess = {"id": "evil-1", "transport": "http", "protocol_version": None, "stream": "evil-1",
         "server": {"name": "</text><image href=\"http://127.0.0.1:9/server.png\"/>"}}
@@ -118,6 +118,9 @@ with open("hostile.jsonl", "w") as f:
                             call={"tool": tool, "outcome": "ok"})) + "\n")
 PY
 "$MCPTRAIL" blast-radius --format html -o report.html events.jsonl hostile.jsonl 2>html.err || fail "html: $(cat html.err)"
+"$MCPTRAIL" blast-radius events.jsonl hostile.jsonl >hostile.txt 2>/dev/null || fail "text of hostile events"
+! grep -q $'\x1b' hostile.txt || fail "an escape sequence from an event reached the terminal output"
+grep -q "fetch('http://127.0.0.1:9/subject')" hostile.txt || fail "hostile identity missing from the text"
 ! grep -q '<img' report.html || fail "an event's markup reached the HTML"
 ! grep -Eq "<[^>]*[[:space:]](src|href)=[\"']?(https?:)?//" report.html || fail "the HTML references something to fetch"
 if ! command -v chromium >/dev/null; then
