@@ -47,16 +47,20 @@ void br_evidence_add(struct br_evidence *ev, const char *id, size_t cap)
 {
 	if (!id || cap == 0)
 		return;
-	ev->total++;
 	/* the same event named twice in a row adds nothing */
-	if (ev->n && strcmp(ev->ids[(ev->next + cap - 1) % cap], id) == 0) {
-		ev->total--;
+	if (ev->n && strcmp(ev->ids[(ev->next + cap - 1) % cap], id) == 0)
 		return;
-	}
-	if (!ev->ids) {
-		ev->ids = calloc(cap, sizeof(*ev->ids));
-		if (!ev->ids)
+	ev->total++;
+	if (ev->n < cap && ev->n == ev->alloc) {
+		/* most numbers have one or two ids: grow up to cap, then reuse as a ring */
+		size_t na = ev->alloc ? ev->alloc * 2 : 1;
+		if (na > cap)
+			na = cap;
+		char(*ni)[BR_EVIDENCE_ID] = realloc(ev->ids, na * sizeof(*ni));
+		if (!ni)
 			return;
+		ev->ids = ni;
+		ev->alloc = na;
 	}
 	/* the newest ids win: the window ends at the newest event */
 	snprintf(ev->ids[ev->next], sizeof(ev->ids[0]), "%s", id);
@@ -69,7 +73,7 @@ void br_evidence_free(struct br_evidence *ev)
 {
 	free(ev->ids);
 	ev->ids = NULL;
-	ev->n = ev->next = 0;
+	ev->n = ev->next = ev->alloc = 0;
 }
 
 json_t *br_evidence_json(const struct br_evidence *ev, size_t cap)
@@ -103,11 +107,17 @@ void br_set_free(struct br_set *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Small sets are searched in order; a set that grows past this many members gets an index. */
+#define BR_SET_INDEX_AT 16
+
 struct br_item *br_set_find(const struct br_set *s, const char *key)
 {
-	if (!s->index)
-		return NULL;
-	return hashmap_get(s->index, key, strlen(key));
+	if (s->index)
+		return hashmap_get(s->index, key, strlen(key));
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->items[i]->key, key) == 0)
+			return s->items[i];
+	return NULL;
 }
 
 /* The item for key, created when absent; NULL when the set is full (counted in dropped). */
@@ -120,10 +130,19 @@ struct br_item *br_set_get(struct br_set *s, const char *key, size_t limit)
 		s->dropped++;
 		return NULL;
 	}
-	if (!s->index && !(s->index = hashmap_new()))
-		return NULL;
+	if (!s->index && s->n >= BR_SET_INDEX_AT) {
+		if (!(s->index = hashmap_new()))
+			return NULL;
+		for (size_t i = 0; i < s->n; i++)
+			if (!hashmap_put(s->index, s->items[i]->key, strlen(s->items[i]->key),
+					 s->items[i])) {
+				hashmap_free(s->index, NULL);
+				s->index = NULL;
+				return NULL;
+			}
+	}
 	if (s->n == s->alloc) {
-		size_t na = s->alloc ? s->alloc * 2 : 8;
+		size_t na = s->alloc ? s->alloc * 2 : 4;
 		struct br_item **ni = realloc(s->items, na * sizeof(*ni));
 		if (!ni)
 			return NULL;
@@ -131,7 +150,8 @@ struct br_item *br_set_get(struct br_set *s, const char *key, size_t limit)
 		s->alloc = na;
 	}
 	it = calloc(1, sizeof(*it));
-	if (!it || !(it->key = strdup(key)) || !hashmap_put(s->index, key, strlen(key), it)) {
+	if (!it || !(it->key = strdup(key)) ||
+	    (s->index && !hashmap_put(s->index, key, strlen(key), it))) {
 		item_free(it);
 		return NULL;
 	}

@@ -60,18 +60,26 @@ void blast_radius_free(struct blast_radius *br);
 void blast_radius_add(struct blast_radius *br, json_t *event);
 const struct blast_radius_stats *blast_radius_stats(const struct blast_radius *br);
 
-/* The report: {"window": {...}, "identities": [...]} with one object per identity seen in the
- * window, ranked by score (highest first, ties by key). Field names are documented in README.md;
- * the identity.blast_radius event carries one element. New reference. */
+/* The report's head: {"window": {"start", "end", "days"}, "stats": {...}}. New reference. */
+json_t *blast_radius_header(struct blast_radius *br);
+/* Calls fn with the report element of each identity seen in the window, ranked by MBR (largest
+ * first, ties by key); item is borrowed (freed after fn returns): memory holds one identity's
+ * report at a time. Stops at fn's first non-zero return and returns it; -1 when out of memory.
+ * The element's fields are documented in the schema ($defs/blast_radius) and README.md. */
+int blast_radius_each(struct blast_radius *br, int (*fn)(void *ctx, json_t *item), void *ctx);
+/* The whole report in memory: the header plus "identities": [elements]. New reference. */
 json_t *blast_radius_report(struct blast_radius *br);
 
-/* One identity.blast_radius event per identity of a report (new references appended to out):
- * time is the window's end, the event id derives from the identity key and that time. */
-void blast_radius_events(json_t *report, json_t *out);
+/* One identity.blast_radius event per identity of the window, handed to emit (which owns it):
+ * time is the window's end; the event id derives from the identity key, that time and the
+ * window's length. */
+void blast_radius_events(struct blast_radius *br, void (*emit)(void *ctx, json_t *event_take),
+			 void *ctx);
 
-/* Renderings of a report. Return 0, -1 on a write error. */
-int blast_radius_write_text(json_t *report, FILE *f);
-int blast_radius_write_html(json_t *report, FILE *f);
+/* Renderings, streamed identity by identity. Return 0, -1 on a write error. */
+int blast_radius_write_text(struct blast_radius *br, FILE *f);
+int blast_radius_write_json(struct blast_radius *br, FILE *f);
+int blast_radius_write_html(struct blast_radius *br, FILE *f);
 
 /* `mcptrail blast-radius` (blast_radius_cli.c). */
 int blast_radius_main(int argc, char **argv);

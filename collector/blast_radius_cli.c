@@ -152,32 +152,25 @@ int blast_radius_main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	report = blast_radius_report(br);
 	out = out_path ? fopen(out_path, "w") : stdout;
 	if (!out) {
 		fprintf(stderr, "mcptrail blast-radius: %s: cannot write\n", out_path);
 		goto out;
 	}
-	int w;
-	if (strcmp(format, "json") == 0)
-		w = json_dumpf(report, out, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0 &&
-				    fputc('\n', out) != EOF
-			    ? 0
-			    : -1;
-	else if (strcmp(format, "html") == 0)
-		w = blast_radius_write_html(report, out);
-	else
-		w = blast_radius_write_text(report, out);
+	int w = strcmp(format, "json") == 0   ? blast_radius_write_json(br, out)
+		: strcmp(format, "html") == 0 ? blast_radius_write_html(br, out)
+					      : blast_radius_write_text(br, out);
 	if (fflush(out) != 0 || w != 0) {
 		fprintf(stderr, "mcptrail blast-radius: write error\n");
 		goto out;
 	}
+	report = blast_radius_header(br);
 	json_t *stats = json_object_get(report, "stats");
 	fprintf(stderr,
-		"mcptrail blast-radius: %llu events, %zu identities in the window (%lld outside, "
+		"mcptrail blast-radius: %llu events, %lld identities in the window (%lld outside, "
 		"%lld unattributed events)\n",
 		(unsigned long long)bs->events,
-		json_array_size(json_object_get(report, "identities")),
+		(long long)json_integer_value(json_object_get(stats, "identities")),
 		(long long)json_integer_value(json_object_get(stats, "identities_outside_window")),
 		(long long)json_integer_value(json_object_get(stats, "unattributed_events")));
 	rc = 0;

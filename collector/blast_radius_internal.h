@@ -7,9 +7,11 @@
 
 /* The newest event ids behind a number (a ring of at most cfg.max_evidence) and how many there
  * were in all. */
+#define BR_EVIDENCE_ID 72 /* event ids longer than 71 bytes are cut */
+
 struct br_evidence {
-	char (*ids)[72];
-	size_t n, next;
+	char (*ids)[BR_EVIDENCE_ID];
+	size_t n, next, alloc;
 	uint64_t total;
 };
 

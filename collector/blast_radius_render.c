@@ -37,62 +37,114 @@ static char *clean(const char *s)
 	return c;
 }
 
-int blast_radius_write_text(json_t *report, FILE *f)
+struct text_ctx {
+	FILE *f;
+	int width;
+	char **readouts;
+	size_t n, alloc;
+};
+
+static int text_width(void *ctx, json_t *it)
 {
-	json_t *ids = json_object_get(report, "identities");
-	json_t *w = json_object_get(report, "window");
-	fprintf(f, "blast radius, window %s .. %s (%g days), %zu identities\n\n", jstr(w, "start"),
-		jstr(w, "end"), jnum(w, "days"), json_array_size(ids));
-	/* column width of the identity names, capped */
-	int width = 8;
-	size_t i;
-	json_t *it;
-	json_array_foreach(ids, i, it)
-	{
-		int n = (int)strlen(jstr(json_object_get(it, "identity"), "subject"));
-		if (n > width)
-			width = n > 40 ? 40 : n;
+	struct text_ctx *t = ctx;
+	int n = (int)strlen(jstr(json_object_get(it, "identity"), "subject"));
+	if (n > t->width)
+		t->width = n > 40 ? 40 : n;
+	return 0;
+}
+
+static int text_row(void *ctx, json_t *it)
+{
+	struct text_ctx *t = ctx;
+	FILE *f = t->f;
+	json_t *cap = json_object_get(it, "capability");
+	json_t *amp = json_object_get(it, "amplifiers");
+	char tools[32], flags[128] = "";
+	snprintf(tools, sizeof(tools), "%lld/%lld",
+		 (long long)json_integer_value(json_object_get(cap, "tools_used")),
+		 (long long)json_integer_value(json_object_get(cap, "tools_granted")));
+	if (json_is_true(jpath(it, "orphan", "value")))
+		strcat(flags, "orphan ");
+	if (json_is_true(jpath(it, "interactive_nhi", "value")))
+		strcat(flags, "interactive-nhi ");
+	if (json_array_size(jpath(it, "scopes", "unused")))
+		strcat(flags, "unused-scopes ");
+	if (json_is_true(jpath(amp, "L", "static")))
+		strcat(flags, "static-credential ");
+	char *subject = clean(jstr(json_object_get(it, "identity"), "subject"));
+	fprintf(f,
+		"%4lld  %-*.*s  %5.1f  %9.1f  %7.0f  %4.2g  %3.2g  %4.3g  %4.3g  %5.0f%%  %-11s  "
+		"%s\n",
+		(long long)json_integer_value(json_object_get(it, "rank")), t->width, t->width,
+		subject, jnum(it, "score"), jnum(it, "mbr"), jnum(cap, "C"),
+		jnum(json_object_get(amp, "D"), "value"), jnum(json_object_get(amp, "S"), "value"),
+		jnum(json_object_get(amp, "P"), "value"), jnum(json_object_get(amp, "L"), "value"),
+		100 * jnum(cap, "unused_privilege"), tools, flags);
+	free(subject);
+	if (t->n == t->alloc) {
+		size_t na = t->alloc ? t->alloc * 2 : 16;
+		char **nr = realloc(t->readouts, na * sizeof(*nr));
+		if (!nr)
+			return -1;
+		t->readouts = nr;
+		t->alloc = na;
 	}
-	fprintf(f, "%4s  %-*s  %5s  %9s  %7s  %4s  %3s  %4s  %4s  %6s  %-11s  %s\n", "RANK", width,
-		"IDENTITY", "SCORE", "MBR", "C", "D", "S", "P", "L", "UNUSED", "TOOLS U/G",
+	t->readouts[t->n++] = clean(jstr(it, "readout"));
+	return 0;
+}
+
+int blast_radius_write_text(struct blast_radius *br, FILE *f)
+{
+	json_t *head = blast_radius_header(br);
+	json_t *w = json_object_get(head, "window");
+	struct text_ctx t = {.f = f, .width = 8};
+	fprintf(f, "blast radius, window %s .. %s (%g days), %lld identities\n\n", jstr(w, "start"),
+		jstr(w, "end"), jnum(w, "days"),
+		(long long)json_integer_value(jpath(head, "stats", "identities")));
+	int rc = blast_radius_each(br, text_width, &t);
+	fprintf(f, "%4s  %-*s  %5s  %9s  %7s  %4s  %3s  %4s  %4s  %6s  %-11s  %s\n", "RANK",
+		t.width, "IDENTITY", "SCORE", "MBR", "C", "D", "S", "P", "L", "UNUSED", "TOOLS U/G",
 		"FLAGS");
-	json_array_foreach(ids, i, it)
-	{
-		json_t *cap = json_object_get(it, "capability");
-		json_t *amp = json_object_get(it, "amplifiers");
-		char tools[32], flags[128] = "";
-		snprintf(tools, sizeof(tools), "%lld/%lld",
-			 (long long)json_integer_value(json_object_get(cap, "tools_used")),
-			 (long long)json_integer_value(json_object_get(cap, "tools_granted")));
-		if (json_is_true(jpath(it, "orphan", "value")))
-			strcat(flags, "orphan ");
-		if (json_is_true(jpath(it, "interactive_nhi", "value")))
-			strcat(flags, "interactive-nhi ");
-		if (json_array_size(jpath(it, "scopes", "unused")))
-			strcat(flags, "unused-scopes ");
-		if (json_is_true(jpath(amp, "L", "static")))
-			strcat(flags, "static-credential ");
-		char *subject = clean(jstr(json_object_get(it, "identity"), "subject"));
-		fprintf(f,
-			"%4lld  %-*.*s  %5.1f  %9.1f  %7.0f  %4.2g  %3.2g  %4.3g  %4.3g  %5.0f%%  "
-			"%-11s  %s\n",
-			(long long)json_integer_value(json_object_get(it, "rank")), width, width,
-			subject, jnum(it, "score"), jnum(it, "mbr"), jnum(cap, "C"),
-			jnum(json_object_get(amp, "D"), "value"),
-			jnum(json_object_get(amp, "S"), "value"),
-			jnum(json_object_get(amp, "P"), "value"),
-			jnum(json_object_get(amp, "L"), "value"),
-			100 * jnum(cap, "unused_privilege"), tools, flags);
-		free(subject);
-	}
+	if (rc == 0)
+		rc = blast_radius_each(br, text_row, &t);
 	fprintf(f, "\n");
-	json_array_foreach(ids, i, it)
-	{
-		char *readout = clean(jstr(it, "readout"));
-		fprintf(f, "%s\n", readout);
-		free(readout);
+	for (size_t i = 0; i < t.n; i++) {
+		fprintf(f, "%s\n", t.readouts[i]);
+		free(t.readouts[i]);
 	}
-	return ferror(f) ? -1 : 0;
+	free(t.readouts);
+	json_decref(head);
+	return rc || ferror(f) ? -1 : 0;
+}
+
+/* ---- JSON ---- */
+
+struct json_ctx {
+	FILE *f;
+	size_t n;
+};
+
+static int json_item(void *ctx, json_t *it)
+{
+	struct json_ctx *j = ctx;
+	fputs(j->n++ ? ",\n" : "\n", j->f);
+	return json_dumpf(it, j->f, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+}
+
+int blast_radius_write_json(struct blast_radius *br, FILE *f)
+{
+	json_t *head = blast_radius_header(br);
+	char *w = json_dumps(json_object_get(head, "window"), JSON_ENSURE_ASCII);
+	char *st = json_dumps(json_object_get(head, "stats"), JSON_ENSURE_ASCII);
+	fprintf(f, "{\"window\": %s,\n\"stats\": %s,\n\"identities\": [", w ? w : "null",
+		st ? st : "null");
+	struct json_ctx j = {f, 0};
+	int rc = blast_radius_each(br, json_item, &j);
+	fputs("\n]}\n", f);
+	free(w);
+	free(st);
+	json_decref(head);
+	return rc || ferror(f) ? -1 : 0;
 }
 
 /* ---- HTML ---- */
@@ -196,6 +248,7 @@ static const char JS[] =
 	"var q=e.target.value.toLowerCase();document.querySelectorAll('section.identity')"
 	".forEach(function(s){s.classList.toggle('hidden',q&&s.dataset.name.indexOf(q)<0)});});";
 
+/* ids: the small per-identity rows the chart needs (subject, score, readout) */
 static void bar_chart(FILE *f, json_t *ids)
 {
 	size_t n = json_array_size(ids);
@@ -374,8 +427,9 @@ static void amplifier_row(FILE *f, const char *name, json_t *a, const char *deta
 	fputs("</td></tr>", f);
 }
 
-static void identity_section(FILE *f, json_t *it, size_t rank)
+static void identity_section(FILE *f, json_t *it)
 {
+	size_t rank = (size_t)json_integer_value(json_object_get(it, "rank"));
 	json_t *ident = json_object_get(it, "identity");
 	json_t *cap = json_object_get(it, "capability");
 	json_t *amp = json_object_get(it, "amplifiers");
@@ -512,10 +566,27 @@ static void identity_section(FILE *f, json_t *it, size_t rank)
 	fputs("</table></section>", f);
 }
 
-int blast_radius_write_html(json_t *report, FILE *f)
+static int chart_row(void *ctx, json_t *it)
 {
-	json_t *ids = json_object_get(report, "identities");
-	json_t *w = json_object_get(report, "window");
+	json_t *row = json_pack("{s:{s:s?}, s:f, s:s?}", "identity", "subject",
+				json_string_value(jpath(it, "identity", "subject")), "score",
+				jnum(it, "score"), "readout",
+				json_string_value(json_object_get(it, "readout")));
+	return json_array_append_new(ctx, row);
+}
+
+static int section(void *ctx, json_t *it)
+{
+	identity_section(ctx, it);
+	return 0;
+}
+
+int blast_radius_write_html(struct blast_radius *br, FILE *f)
+{
+	json_t *head = blast_radius_header(br);
+	json_t *w = json_object_get(head, "window");
+	json_t *rows = json_array();
+	int rc = blast_radius_each(br, chart_row, rows);
 	fputs("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	      "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
@@ -527,20 +598,21 @@ int blast_radius_write_html(json_t *report, FILE *f)
 	fputs(" .. ", f);
 	esc(f, jstr(w, "end"));
 	fprintf(f, " (%g days) · %zu identities · events %lld</p></header><main>", jnum(w, "days"),
-		json_array_size(ids),
-		(long long)json_integer_value(jpath(report, "stats", "events")));
+		json_array_size(rows),
+		(long long)json_integer_value(jpath(head, "stats", "events")));
 	fputs("<div class=\"card\"><h2>Identities ranked by score</h2>"
 	      "<input id=\"filter\" placeholder=\"filter identities\">",
 	      f);
-	bar_chart(f, ids);
+	bar_chart(f, rows);
 	fputs("</div>", f);
-	size_t i;
-	json_t *it;
-	json_array_foreach(ids, i, it) identity_section(f, it, i + 1);
+	if (rc == 0)
+		rc = blast_radius_each(br, section, f);
 	fputs("<p class=\"noev\">MBR as in the blast-radius reference §4.1; every number lists the "
 	      "event ids behind it (newest first kept, capped).</p></main><script>",
 	      f);
 	fputs(JS, f);
 	fputs("</script></body></html>\n", f);
-	return ferror(f) ? -1 : 0;
+	json_decref(rows);
+	json_decref(head);
+	return rc || ferror(f) ? -1 : 0;
 }

@@ -645,74 +645,131 @@ static json_t *identity_report(struct blast_radius *br, const struct br_identity
 	return o;
 }
 
-static int report_cmp(const void *a, const void *b)
+/* ---- ranking, and reports one identity at a time ---- */
+
+struct ranked {
+	const struct br_identity *id;
+	double mbr;
+};
+
+static int ranked_cmp(const void *a, const void *b)
 {
-	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	double sx = json_real_value(json_object_get(x, "mbr"));
-	double sy = json_real_value(json_object_get(y, "mbr"));
-	if (sx != sy)
-		return sx > sy ? -1 : 1;
-	return strcmp(json_string_value(json_object_get(json_object_get(x, "identity"), "key")),
-		      json_string_value(json_object_get(json_object_get(y, "identity"), "key")));
+	const struct ranked *x = a, *y = b;
+	if (x->mbr != y->mbr)
+		return x->mbr > y->mbr ? -1 : 1;
+	return strcmp(x->id->key, y->id->key);
 }
 
-json_t *blast_radius_report(struct blast_radius *br)
+static int64_t window_start(const struct blast_radius *br)
 {
-	int64_t end = br->newest_ns;
-	int64_t ws = end - (int64_t)(br->cfg->window_days * 86400.0 * 1e9);
-	json_t **items = calloc(br->norder + 1, sizeof(*items));
-	size_t n = 0, outside = 0;
-	for (size_t i = 0; items && i < br->norder; i++) {
+	return br->newest_ns - (int64_t)(br->cfg->window_days * 86400.0 * 1e9);
+}
+
+/* The identities of the window by MBR (largest first, ties by key). Each report is built and
+ * dropped: memory holds one at a time. */
+static struct ranked *rank_identities(struct blast_radius *br, size_t *n)
+{
+	int64_t ws = window_start(br);
+	struct ranked *r = calloc(br->norder + 1, sizeof(*r));
+	*n = 0;
+	for (size_t i = 0; r && i < br->norder; i++) {
 		const struct br_identity *id = br->order[i];
-		if (id->last_ns < ws) {
-			outside++;
+		if (id->last_ns < ws)
 			continue;
-		}
-		items[n++] = identity_report(br, id, ws);
+		json_t *rep = identity_report(br, id, ws);
+		r[*n].id = id;
+		r[*n].mbr = json_number_value(json_object_get(rep, "mbr"));
+		(*n)++;
+		json_decref(rep);
 	}
-	if (items)
-		qsort(items, n, sizeof(*items), report_cmp);
-	json_t *list = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_object_set_new(items[i], "rank", json_integer((json_int_t)i + 1));
-		json_array_append_new(list, items[i]);
-	}
-	free(items);
+	if (r)
+		qsort(r, *n, sizeof(*r), ranked_cmp);
+	return r;
+}
+
+json_t *blast_radius_header(struct blast_radius *br)
+{
+	int64_t end = br->newest_ns, ws = window_start(br);
+	size_t inside = 0;
+	for (size_t i = 0; i < br->norder; i++)
+		inside += br->order[i]->last_ns >= ws;
 	json_t *rep = json_object();
 	json_object_set_new(rep, "window",
 			    json_pack("{s:o, s:o, s:f}", "start", event_time(ws > 0 ? ws : 0),
 				      "end", event_time(end), "days", br->cfg->window_days));
-	json_object_set_new(
-		rep, "stats",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "events", (json_int_t)br->stats.events,
-			  "ignored_events", (json_int_t)br->stats.ignored_events,
-			  "unattributed_events", (json_int_t)br->stats.unattributed_events,
-			  "identities_outside_window", (json_int_t)outside, "identities_dropped",
-			  (json_int_t)br->stats.identities_dropped, "fingerprints_dropped",
-			  (json_int_t)br->stats.fingerprints_dropped));
+	json_object_set_new(rep, "stats",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events",
+				      (json_int_t)br->stats.events, "ignored_events",
+				      (json_int_t)br->stats.ignored_events, "unattributed_events",
+				      (json_int_t)br->stats.unattributed_events, "identities",
+				      (json_int_t)inside, "identities_outside_window",
+				      (json_int_t)(br->norder - inside), "identities_dropped",
+				      (json_int_t)br->stats.identities_dropped,
+				      "fingerprints_dropped",
+				      (json_int_t)br->stats.fingerprints_dropped));
+	return rep;
+}
+
+int blast_radius_each(struct blast_radius *br, int (*fn)(void *ctx, json_t *item), void *ctx)
+{
+	size_t n;
+	struct ranked *r = rank_identities(br, &n);
+	if (!r)
+		return -1;
+	int64_t ws = window_start(br);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		json_t *item = identity_report(br, r[i].id, ws);
+		json_object_set_new(item, "rank", json_integer((json_int_t)i + 1));
+		rc = fn(ctx, item);
+		json_decref(item);
+	}
+	free(r);
+	return rc;
+}
+
+static int append_item(void *ctx, json_t *item)
+{
+	return json_array_append(ctx, item);
+}
+
+json_t *blast_radius_report(struct blast_radius *br)
+{
+	json_t *rep = blast_radius_header(br);
+	json_t *list = json_array();
+	blast_radius_each(br, append_item, list);
 	json_object_set_new(rep, "identities", list);
 	return rep;
 }
 
-void blast_radius_events(json_t *report, json_t *out)
+struct events_ctx {
+	json_t *window;
+	int64_t end;
+	void (*emit)(void *ctx, json_t *event_take);
+	void *ctx;
+};
+
+static int emit_item(void *ctx, json_t *item)
 {
-	json_t *window = json_object_get(report, "window");
-	int64_t end = br_parse_time(json_string_value(json_object_get(window, "end")));
-	json_t *ids = json_object_get(report, "identities");
-	size_t i;
-	json_t *item;
-	json_array_foreach(ids, i, item)
-	{
-		const char *key = json_string_value(
-			json_object_get(json_object_get(item, "identity"), "key"));
-		char seed[1200];
-		snprintf(seed, sizeof(seed), "blast_radius|%s|%s|%g", key ? key : "",
-			 json_string_value(json_object_get(window, "end")),
-			 json_number_value(json_object_get(window, "days")));
-		json_t *ev = event_envelope("identity.blast_radius", end, seed);
-		json_t *b = json_deep_copy(item);
-		json_object_set(b, "window", window);
-		json_object_set_new(ev, "blast_radius", b);
-		json_array_append_new(out, ev);
-	}
+	struct events_ctx *e = ctx;
+	const char *key =
+		json_string_value(json_object_get(json_object_get(item, "identity"), "key"));
+	char seed[1200];
+	snprintf(seed, sizeof(seed), "blast_radius|%s|%s|%g", key ? key : "",
+		 json_string_value(json_object_get(e->window, "end")),
+		 json_number_value(json_object_get(e->window, "days")));
+	json_t *ev = event_envelope("identity.blast_radius", e->end, seed);
+	json_object_set(item, "window", e->window);
+	json_object_set(ev, "blast_radius", item);
+	e->emit(e->ctx, ev);
+	return 0;
+}
+
+void blast_radius_events(struct blast_radius *br, void (*emit)(void *ctx, json_t *event_take),
+			 void *ctx)
+{
+	json_t *header = blast_radius_header(br);
+	struct events_ctx e = {json_object_get(header, "window"), br->newest_ns, emit, ctx};
+	blast_radius_each(br, emit_item, &e);
+	json_decref(header);
 }

@@ -107,18 +107,15 @@ void import_emit(struct importer *imp, json_t *event_take)
 	take_event(imp, event_take);
 }
 
+static void take_blast_radius(void *ctx, json_t *ev)
+{
+	take_event(ctx, ev);
+}
+
 void importer_emit_blast_radius(struct importer *imp)
 {
-	if (!imp->br)
-		return;
-	json_t *report = blast_radius_report(imp->br);
-	json_t *events = json_array();
-	size_t i;
-	json_t *ev;
-	blast_radius_events(report, events);
-	json_array_foreach(events, i, ev) take_event(imp, json_incref(ev));
-	json_decref(events);
-	json_decref(report);
+	if (imp->br)
+		blast_radius_events(imp->br, take_blast_radius, imp);
 }
 
 /* ---- bad input ---- */

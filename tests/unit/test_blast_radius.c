@@ -425,6 +425,11 @@ static void test_memory_is_capped(void **state)
 	assert_int_equal(json_array_size(at(it, "identity.evidence")), 2);
 }
 
+static void collect_event(void *ctx, json_t *event_take)
+{
+	json_array_append_new(ctx, event_take);
+}
+
 static void test_bad_events_and_identity_events(void **state)
 {
 	struct fixture *f = *state;
@@ -443,16 +448,18 @@ static void test_bad_events_and_identity_events(void **state)
 	json_t *it = report(f, "svc-a");
 	assert_close(num(it, "capability.tools_granted"), 1);
 	json_t *events = json_array();
-	blast_radius_events(f->report, events);
+	blast_radius_events(f->br, collect_event, events);
 	assert_int_equal(json_array_size(events), 1);
 	json_t *ev = json_array_get(events, 0);
 	assert_string_equal(json_string_value(json_object_get(ev, "type")),
 			    "identity.blast_radius");
 	assert_string_equal(json_string_value(json_object_get(ev, "time")),
 			    "2026-11-01T01:00:00.000000000Z");
+	assert_string_equal(json_string_value(at(ev, "blast_radius.identity.subject")), "svc-a");
+	assert_non_null(at(ev, "blast_radius.window"));
 	/* the same input gives the same id */
 	json_t *again = json_array();
-	blast_radius_events(f->report, again);
+	blast_radius_events(f->br, collect_event, again);
 	assert_string_equal(
 		json_string_value(json_object_get(ev, "event_id")),
 		json_string_value(json_object_get(json_array_get(again, 0), "event_id")));
@@ -460,7 +467,7 @@ static void test_bad_events_and_identity_events(void **state)
 	char *html = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&html, &len);
-	assert_int_equal(blast_radius_write_html(f->report, mem), 0);
+	assert_int_equal(blast_radius_write_html(f->br, mem), 0);
 	fclose(mem);
 	/* the page's own script is the only one */
 	assert_non_null(strstr(html, "&lt;script&gt;"));
