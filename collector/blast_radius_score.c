@@ -353,6 +353,13 @@ static void append_fmt(char *buf, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* json_array_extend that takes the second array */
+static void extend_take(json_t *a, json_t *b_take)
+{
+	json_array_extend(a, b_take);
+	json_decref(b_take);
+}
+
 static double round2(double v)
 {
 	return round(v * 100) / 100;
@@ -443,8 +450,8 @@ static json_t *identity_report(struct blast_radius *br, const struct br_identity
 	json_t *aud_ev = json_array();
 	for (size_t i = 0; i < id->audiences.n; i++)
 		if (id->audiences.items[i]->granted_ns >= ws)
-			json_array_extend(
-				aud_ev, br_evidence_json(&id->audiences.items[i]->granted_ev, cap));
+			extend_take(aud_ev,
+				    br_evidence_json(&id->audiences.items[i]->granted_ev, cap));
 	double D = 1 + 0.5 * hops_beyond + 0.5 * (double)json_array_size(auds);
 	json_t *d_ev =
 		id->delegation_ns >= ws ? br_evidence_json(&id->delegation_ev, cap) : json_array();
@@ -456,9 +463,9 @@ static json_t *identity_report(struct blast_radius *br, const struct br_identity
 	double S = s_decl && s_tools ? 1.5 : 1;
 	json_t *s_ev = json_array();
 	if (s_decl)
-		json_array_extend(s_ev, br_evidence_json(&id->sampling_decl_ev, cap));
+		extend_take(s_ev, br_evidence_json(&id->sampling_decl_ev, cap));
 	if (s_tools)
-		json_array_extend(s_ev, br_evidence_json(&id->sampling_tools_ev, cap));
+		extend_take(s_ev, br_evidence_json(&id->sampling_tools_ev, cap));
 
 	unsigned ntasks = 0, noutlived = 0, nout_token = 0, nout_session = 0;
 	json_t *p_ev = json_array();
@@ -492,7 +499,7 @@ static json_t *identity_report(struct blast_radius *br, const struct br_identity
 		const struct br_fingerprint *g = hashmap_get(br->fingerprints, fp, strlen(fp));
 		if (g && g->shared_ns >= ws && g->shared_ns > 0) {
 			json_array_append_new(shared, json_string(fp));
-			json_array_extend(l_ev, br_evidence_json(&g->ev, cap));
+			extend_take(l_ev, br_evidence_json(&g->ev, cap));
 		}
 	}
 	double L = is_static || json_array_size(shared) ? 1.25 : 1;
