@@ -43,12 +43,63 @@ int64_t br_parse_time(const char *s)
 	return secs * 1000000000LL + ns;
 }
 
+static int nibble(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* mcptrail's event ids are 32 lowercase hex digits: kept as 16 bytes (true); any other id (events
+ * from elsewhere) is not (false). */
+static bool evid_hex(const char *id, unsigned char bin[16])
+{
+	for (size_t i = 0; i < 16; i++) {
+		int hi = nibble(id[2 * i]), lo = hi < 0 ? -1 : nibble(id[2 * i + 1]);
+		if (lo < 0)
+			return false;
+		bin[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return id[32] == '\0';
+}
+
+static bool evid_same(const struct br_evid *e, const char *id)
+{
+	unsigned char bin[16];
+	if (e->str)
+		return strncmp(e->str, id, 128) == 0;
+	return evid_hex(id, bin) && memcmp(bin, e->bin, 16) == 0;
+}
+
+/* any other id is kept as a copy cut at 128 bytes */
+static bool evid_set(struct br_evid *e, const char *id)
+{
+	free(e->str);
+	e->str = NULL;
+	if (evid_hex(id, e->bin))
+		return true;
+	e->str = strndup(id, 128);
+	return e->str != NULL;
+}
+
+static void evid_text(const struct br_evid *e, char out[129])
+{
+	if (e->str) {
+		snprintf(out, 129, "%s", e->str);
+		return;
+	}
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < 16; i++) {
+		out[2 * i] = digits[e->bin[i] >> 4];
+		out[2 * i + 1] = digits[e->bin[i] & 15];
+	}
+	out[32] = '\0';
+}
+
 void br_evidence_add(struct br_evidence *ev, const char *id, size_t cap)
 {
 	if (!id || cap == 0)
 		return;
 	/* the same event named twice in a row adds nothing */
-	if (ev->n && strcmp(ev->ids[(ev->next + cap - 1) % cap], id) == 0)
+	if (ev->n && evid_same(&ev->ids[(ev->next + cap - 1) % cap], id))
 		return;
 	ev->total++;
 	if (ev->n < cap && ev->n == ev->alloc) {
@@ -56,14 +107,16 @@ void br_evidence_add(struct br_evidence *ev, const char *id, size_t cap)
 		size_t na = ev->alloc ? ev->alloc * 2 : 1;
 		if (na > cap)
 			na = cap;
-		char(*ni)[BR_EVIDENCE_ID] = realloc(ev->ids, na * sizeof(*ni));
+		struct br_evid *ni = realloc(ev->ids, na * sizeof(*ni));
 		if (!ni)
 			return;
+		memset(ni + ev->alloc, 0, (na - ev->alloc) * sizeof(*ni));
 		ev->ids = ni;
 		ev->alloc = na;
 	}
 	/* the newest ids win: the window ends at the newest event */
-	snprintf(ev->ids[ev->next], sizeof(ev->ids[0]), "%s", id);
+	if (!evid_set(&ev->ids[ev->next], id))
+		return;
 	ev->next = (ev->next + 1) % cap;
 	if (ev->n < cap)
 		ev->n++;
@@ -71,6 +124,8 @@ void br_evidence_add(struct br_evidence *ev, const char *id, size_t cap)
 
 void br_evidence_free(struct br_evidence *ev)
 {
+	for (size_t i = 0; i < ev->alloc; i++)
+		free(ev->ids[i].str);
 	free(ev->ids);
 	ev->ids = NULL;
 	ev->n = ev->next = ev->alloc = 0;
@@ -81,7 +136,9 @@ json_t *br_evidence_json(const struct br_evidence *ev, size_t cap)
 	json_t *a = json_array();
 	for (size_t i = 0; i < ev->n; i++) {
 		size_t at = (ev->next + cap - ev->n + i) % cap;
-		json_array_append_new(a, json_string(ev->ids[at]));
+		char id[129];
+		evid_text(&ev->ids[at], id);
+		json_array_append_new(a, json_string(id));
 	}
 	return a;
 }
@@ -108,7 +165,7 @@ void br_set_free(struct br_set *s)
 }
 
 /* Small sets are searched in order; a set that grows past this many members gets an index. */
-#define BR_SET_INDEX_AT 16
+#define BR_SET_INDEX_AT 32
 
 struct br_item *br_set_find(const struct br_set *s, const char *key)
 {

@@ -7,10 +7,13 @@
 
 /* The newest event ids behind a number (a ring of at most cfg.max_evidence) and how many there
  * were in all. */
-#define BR_EVIDENCE_ID 72 /* event ids longer than 71 bytes are cut */
+struct br_evid {
+	unsigned char bin[16]; /* a 32-hex-digit event id */
+	char *str;	       /* any other id (cut at 128 bytes); NULL when bin holds it */
+};
 
 struct br_evidence {
-	char (*ids)[BR_EVIDENCE_ID];
+	struct br_evid *ids;
 	size_t n, next, alloc;
 	uint64_t total;
 };
