@@ -266,7 +266,7 @@ static void bar_chart(FILE *f, json_t *ids)
 		const char *color = score >= 75 ? "#b91c1c" : score >= 50 ? "#ea580c" : "#2563eb";
 		fprintf(f, "<a href=\"#id-%zu\"><text x=\"%d\" y=\"%d\" text-anchor=\"end\">",
 			i + 1, left - 8, y + 15);
-		esc(f, jstr(json_object_get(it, "identity"), "subject"));
+		esc_short(f, jstr(json_object_get(it, "identity"), "subject"), 32);
 		fprintf(f,
 			"</text><rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"18\" "
 			"rx=\"3\" fill=\"%s\"><title>",
@@ -566,8 +566,13 @@ static void identity_section(FILE *f, json_t *it)
 	fputs("</table></section>", f);
 }
 
+/* A page people read: the highest-ranked identities only (the JSON report has them all). */
+#define HTML_MAX_IDENTITIES 200
+
 static int chart_row(void *ctx, json_t *it)
 {
+	if (json_array_size(ctx) == HTML_MAX_IDENTITIES)
+		return 1;
 	json_t *row = json_pack("{s:{s:s?}, s:f, s:s?}", "identity", "subject",
 				json_string_value(jpath(it, "identity", "subject")), "score",
 				jnum(it, "score"), "readout",
@@ -577,6 +582,8 @@ static int chart_row(void *ctx, json_t *it)
 
 static int section(void *ctx, json_t *it)
 {
+	if (json_integer_value(json_object_get(it, "rank")) > HTML_MAX_IDENTITIES)
+		return 1;
 	identity_section(ctx, it);
 	return 0;
 }
@@ -587,6 +594,8 @@ int blast_radius_write_html(struct blast_radius *br, FILE *f)
 	json_t *w = json_object_get(head, "window");
 	json_t *rows = json_array();
 	int rc = blast_radius_each(br, chart_row, rows);
+	rc = rc == 1 ? 0 : rc;
+	long long total = (long long)json_integer_value(jpath(head, "stats", "identities"));
 	fputs("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	      "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
@@ -604,9 +613,16 @@ int blast_radius_write_html(struct blast_radius *br, FILE *f)
 	      "<input id=\"filter\" placeholder=\"filter identities\">",
 	      f);
 	bar_chart(f, rows);
+	if (total > (long long)json_array_size(rows))
+		fprintf(f,
+			"<p class=\"noev\">… and %lld more identities ranked lower (the JSON "
+			"report "
+			"has them all)</p>",
+			total - (long long)json_array_size(rows));
 	fputs("</div>", f);
 	if (rc == 0)
 		rc = blast_radius_each(br, section, f);
+	rc = rc == 1 ? 0 : rc;
 	fputs("<p class=\"noev\">MBR as in the blast-radius reference §4.1; every number lists the "
 	      "event ids behind it (newest first kept, capped).</p></main><script>",
 	      f);
