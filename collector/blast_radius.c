@@ -799,9 +799,11 @@ static void note_human(struct blast_radius *br, struct br_identity *id, json_t *
 {
 	const char *reason = NULL;
 	json_t *s = json_object_get(ev, "session");
-	const char *ua = str_at(s, "user_agent");
+	const char *ua = str_at(json_object_get(ev, "call"), "user_agent");
 	if (!ua)
-		ua = str_at(json_object_get(ev, "http"), "user_agent");
+		ua = str_at(json_object_get(ev, "request"), "user_agent");
+	if (!ua)
+		ua = str_at(s, "user_agent");
 	if (ua && strstr(ua, "Mozilla/"))
 		reason = "browser user agent";
 	const char *type = str_at(ev, "type");

@@ -80,6 +80,8 @@ void event_emit(struct correlator *c, json_t *ev)
 	c->redactions += redact_member(c, json_object_get(ev, "task"), "status_message");
 	c->redactions += redact_member(c, json_object_get(ev, "elicitation"), "url");
 	c->redactions += redact_member(c, json_object_get(ev, "http"), "error");
+	c->redactions += redact_member(c, call, "user_agent");
+	c->redactions += redact_member(c, request, "user_agent");
 	json_t *uris = json_object_get(json_object_get(ev, "roots"), "uris");
 	if (c->cfg.redactor && json_is_array(uris))
 		c->redactions += redact_json(c->cfg.redactor, uris);
@@ -200,6 +202,8 @@ void emit_tool_call(struct correlator *c, struct call *call, const char *outcome
 		json_object_set_new(o, "error", error_object(response));
 	if (call->traceparent)
 		json_object_set_new(o, "traceparent", json_string(call->traceparent));
+	if (call->user_agent)
+		json_object_set_new(o, "user_agent", event_string_lossy(call->user_agent));
 	if (call->auth_challenges)
 		json_object_set_new(o, "auth_challenges", json_integer(call->auth_challenges));
 	if (call->last_http_status)
@@ -274,6 +278,8 @@ static json_t *request_object(struct call *call, const char *outcome, int64_t en
 		json_object_set_new(r, "task_id", json_string(call->task_id));
 	if (call->related_task)
 		json_object_set_new(r, "related_task", json_string(call->related_task));
+	if (call->user_agent)
+		json_object_set_new(r, "user_agent", event_string_lossy(call->user_agent));
 	if (response && response->kind == JSON_MSG_ERROR)
 		json_object_set_new(r, "error", error_object(response));
 	return r;

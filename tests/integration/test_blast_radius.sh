@@ -90,6 +90,29 @@ grep -Eq '^ +2  svc-release-agent +57\.1 .*interactive-nhi' text.out || fail "te
 grep -q '^svc-release-agent: C=191 (0 read, 0 write, 19 destructive, 1 resource prefix; 1 server) D=1 S=1 P=1 L=1 → MBR=191 → 57/100; 11/19 tools unused; interactive use of a non-human identity.$' text.out ||
 	fail "readout line"
 
+# ---- interactive use: the HAR capture again, its requests sent by a browser, its subject
+# declared a non-human identity ----
+$PY - "$SRC/tests/data/captures/mcp-session.har" browser.har <<'PY'
+import json, sys
+har = json.load(open(sys.argv[1]))
+for e in har["log"]["entries"]:
+    e["request"]["headers"].append({"name": "User-Agent", "value": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"})
+json.dump(har, open(sys.argv[2], "w"))
+PY
+"$MCPTRAIL" import -o browser.jsonl browser.har 2>/dev/null || fail "import of the browser HAR"
+validate_events browser.jsonl
+grep -q '"user_agent":"Mozilla/5.0' browser.jsonl || fail "the User-Agent did not reach the events"
+echo '{"nhi_subjects": ["alice"]}' >nhi.json
+"$MCPTRAIL" blast-radius --format json --config nhi.json -o browser.report.json browser.jsonl 2>/dev/null ||
+	fail "blast-radius of the browser HAR"
+$PY - <<'PY' || fail "interactive use by a browser"
+import json, sys
+i = json.load(open("browser.report.json"))["identities"][0]
+ok = i["identity"]["nhi"] and i["interactive_nhi"]["value"] and i["interactive_nhi"]["reason"] == "browser user agent"
+ok = ok and len(i["interactive_nhi"]["evidence"]) > 0
+print("browser on an NHI token:", i["interactive_nhi"]) if ok else sys.exit(f"FAIL: {i['interactive_nhi']}")
+PY
+
 # ---- bad input: counted, reported, never a crash; zstd file-sink segments read as well ----
 { cat events.jsonl; echo 'not json'; echo '[1,2]'; printf '{"type":"mcp.tool_call","time":'; } >bad.jsonl
 "$MCPTRAIL" blast-radius --format json -o bad.report.json bad.jsonl 2>bad.err || fail "bad lines: exit $?"
