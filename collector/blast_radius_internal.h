@@ -72,6 +72,7 @@ struct blast_radius {
 	struct blast_radius_stats stats;
 };
 
+/* blast_radius_set.c */
 /* nanoseconds since the epoch; INT64_MIN when s is not RFC 3339 */
 int64_t br_parse_time(const char *s);
 void br_evidence_add(struct br_evidence *ev, const char *id, size_t cap);
@@ -80,6 +81,7 @@ json_t *br_evidence_json(const struct br_evidence *ev, size_t cap);
 struct br_item *br_set_find(const struct br_set *s, const char *key);
 struct br_item *br_set_get(struct br_set *s, const char *key, size_t limit);
 void br_set_free(struct br_set *s);
+/* blast_radius.c */
 void br_uri_prefix(const char *uri, char *out, size_t outlen);
 
 #endif
