@@ -73,6 +73,7 @@ void blast_radius_free(struct blast_radius *br)
 	hashmap_free(br->identities, free_identity_entry);
 	hashmap_free(br->fingerprints, fingerprint_free);
 	free(br->order);
+	free(br->ranked);
 	free(br);
 }
 

@@ -70,6 +70,12 @@ struct blast_radius {
 	struct hashmap *fingerprints; /* fingerprint → struct br_fingerprint */
 	int64_t newest_ns;
 	struct blast_radius_stats stats;
+	/* the last ranking (blast_radius_score.c), valid while no event came in and the window is
+	 * the same */
+	struct br_ranked *ranked;
+	size_t nranked;
+	uint64_t ranked_events;
+	double ranked_window_days;
 };
 
 /* blast_radius_set.c */

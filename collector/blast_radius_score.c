@@ -654,14 +654,14 @@ static json_t *identity_report(struct blast_radius *br, const struct br_identity
 
 /* ---- ranking, and reports one identity at a time ---- */
 
-struct ranked {
+struct br_ranked {
 	const struct br_identity *id;
 	double mbr;
 };
 
 static int ranked_cmp(const void *a, const void *b)
 {
-	const struct ranked *x = a, *y = b;
+	const struct br_ranked *x = a, *y = b;
 	if (x->mbr != y->mbr)
 		return x->mbr > y->mbr ? -1 : 1;
 	return strcmp(x->id->key, y->id->key);
@@ -673,11 +673,18 @@ static int64_t window_start(const struct blast_radius *br)
 }
 
 /* The identities of the window by MBR (largest first, ties by key). Each report is built and
- * dropped: memory holds one at a time. */
-static struct ranked *rank_identities(struct blast_radius *br, size_t *n)
+ * dropped: memory holds one at a time. The ranking is kept until an event comes in. */
+static const struct br_ranked *rank_identities(struct blast_radius *br, size_t *n)
 {
+	if (br->ranked && br->ranked_events == br->stats.events &&
+	    br->ranked_window_days == br->cfg->window_days) {
+		*n = br->nranked;
+		return br->ranked;
+	}
+	free(br->ranked);
+	br->ranked = NULL;
 	int64_t ws = window_start(br);
-	struct ranked *r = calloc(br->norder + 1, sizeof(*r));
+	struct br_ranked *r = calloc(br->norder + 1, sizeof(*r));
 	*n = 0;
 	for (size_t i = 0; r && i < br->norder; i++) {
 		const struct br_identity *id = br->order[i];
@@ -691,6 +698,10 @@ static struct ranked *rank_identities(struct blast_radius *br, size_t *n)
 	}
 	if (r)
 		qsort(r, *n, sizeof(*r), ranked_cmp);
+	br->ranked = r;
+	br->nranked = *n;
+	br->ranked_events = br->stats.events;
+	br->ranked_window_days = br->cfg->window_days;
 	return r;
 }
 
@@ -720,7 +731,7 @@ json_t *blast_radius_header(struct blast_radius *br)
 int blast_radius_each(struct blast_radius *br, int (*fn)(void *ctx, json_t *item), void *ctx)
 {
 	size_t n;
-	struct ranked *r = rank_identities(br, &n);
+	const struct br_ranked *r = rank_identities(br, &n);
 	if (!r)
 		return -1;
 	int64_t ws = window_start(br);
@@ -731,7 +742,6 @@ int blast_radius_each(struct blast_radius *br, int (*fn)(void *ctx, json_t *item
 		rc = fn(ctx, item);
 		json_decref(item);
 	}
-	free(r);
 	return rc;
 }
 
