@@ -359,7 +359,9 @@ static void note_task(struct blast_radius *br, struct br_identity *id, json_t *e
 		it->granted_ns = t;
 		br_evidence_add(&it->granted_ev, eid, br->cfg->max_evidence);
 		it->aux = session ? strdup(session) : NULL;
-		it->aux_ns = json_is_integer(exp) ? json_integer_value(exp) * 1000000000LL : 0;
+		json_int_t e = json_is_integer(exp) ? json_integer_value(exp) : 0;
+		/* exp comes from a token: anything past year ~2255 is "never" */
+		it->aux_ns = e > 0 && e < 9000000000LL ? e * 1000000000LL : 0;
 		return;
 	}
 	it->used_ns = t; /* last status change */

@@ -104,10 +104,10 @@ int blast_radius_main(int argc, char **argv)
 		} else if (strcmp(a, "--window") == 0 && has_value) {
 			char *end;
 			window = strtod(argv[++i], &end);
-			if (*end || !(window > 0)) {
+			if (*end || !(window > 0) || window > 100000) {
 				fprintf(stderr,
 					"mcptrail blast-radius: --window: expected a number "
-					"of days > 0\n");
+					"of days > 0 (at most 100000)\n");
 				goto out;
 			}
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

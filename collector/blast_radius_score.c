@@ -81,8 +81,10 @@ int br_config_load(struct br_config *cfg, const char *path, char *err, size_t er
 		}
 	}
 	v = json_object_get(root, "window_days");
-	if (v && (!json_is_number(v) || json_number_value(v) <= 0)) {
-		config_error(err, errlen, path, "window_days", "expected a number of days > 0");
+	if (v &&
+	    (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 100000)) {
+		config_error(err, errlen, path, "window_days",
+			     "expected a number of days > 0 (at most 100000)");
 		goto out;
 	}
 	if (v)

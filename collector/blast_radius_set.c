@@ -34,6 +34,9 @@ int64_t br_parse_time(const char *s)
 		if (sscanf(p + 1, "%2d:%2d", &oh, &om) == 2)
 			secs -= (*p == '+' ? 1 : -1) * (oh * 3600 + om * 60);
 	}
+	/* years ~1843 to ~2255: nanoseconds, and a window before them, fit in an int64_t */
+	if (secs < -4000000000LL || secs > 9000000000LL)
+		return INT64_MIN;
 	return secs * 1000000000LL + ns;
 }
 

@@ -440,10 +440,19 @@ static void test_bad_events_and_identity_events(void **state)
 			"yesterday");
 	blast_radius_add(f->br, bad);
 	json_decref(bad);
+	/* found by fuzz_blast_radius: times and token expiries past what nanoseconds hold */
+	bad = json_pack("{s:s, s:s, s:s}", "type", "mcp.tool_call", "event_id", "x", "time",
+			"9999-01-01T00:00:00Z");
+	blast_radius_add(f->br, bad);
+	json_decref(bad);
+	feed(f->br, "mcp.task", 1, 1,
+	     "{\"subject\":\"svc-a\",\"issuer\":\"https://idp\",\"token\":{\"exp\":"
+	     "9223372036854775807}}",
+	     "{\"task\":{\"id\":\"T\"}}");
 	feed(f->br, "mcp.tool_call", 1, 1, "{\"subject\":null,\"issuer\":null}", "{}");
 	list_tools(f->br, 1, SVC, "srv", "[{\"name\":\"<script>\"}, {\"nom\":1}, 7]");
 	const struct blast_radius_stats *st = blast_radius_stats(f->br);
-	assert_int_equal(st->ignored_events, 2);
+	assert_int_equal(st->ignored_events, 3);
 	assert_int_equal(st->unattributed_events, 1);
 	json_t *it = report(f, "svc-a");
 	assert_close(num(it, "capability.tools_granted"), 1);
