@@ -318,9 +318,13 @@ static void reach_graph(FILE *f, json_t *it, size_t rank)
 	fputs("</text></g>", f);
 	size_t mi;
 	json_t *m;
+	int mid_y[24];
 	json_array_foreach(mids, mi, m)
 	{
+		if (mi == 24)
+			break; /* the JSON report lists them all */
 		int y = (int)(mi * (size_t)h / (nmid + 1)) + (int)(h / (nmid + 1)) / 2 + 6;
+		mid_y[mi] = y;
 		fprintf(f,
 			"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#7c3aed\"/>"
 			"<g class=\"node actor\"><rect x=\"%d\" y=\"%d\" width=\"150\" "
@@ -330,20 +334,24 @@ static void reach_graph(FILE *f, json_t *it, size_t rank)
 		esc_short(f, json_string_value(m), 22);
 		fputs("</text></g>", f);
 	}
-	if (nmid) {
-		from_x = x_mid + 150;
-		from_y = id_y;
-	}
+	size_t nmid_drawn = nmid < 24 ? nmid : 24;
 	size_t leaf = 0;
 	json_array_foreach(servers, si, s)
 	{
 		int sy = nserv ? (int)(si * (size_t)h / nserv) + (int)(h / nserv) / 2 : id_y;
+		/* the identity reaches the server itself, or through each actor / identity it
+		 * became */
+		for (size_t k = 0; k < (nmid_drawn ? nmid_drawn : 1); k++)
+			fprintf(f,
+				"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+				"stroke=\"#64748b\"/>",
+				nmid_drawn ? x_mid + 150 : from_x, nmid_drawn ? mid_y[k] : from_y,
+				x_srv, sy);
 		fprintf(f,
-			"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#64748b\"/>"
 			"<g class=\"node server\"><rect x=\"%d\" y=\"%d\" width=\"230\" "
 			"height=\"22\" "
 			"rx=\"4\" fill=\"#e2e8f0\" stroke=\"#64748b\"/><text x=\"%d\" y=\"%d\">",
-			from_x, from_y, x_srv, sy, x_srv, sy - 11, x_srv + 6, sy + 4);
+			x_srv, sy - 11, x_srv + 6, sy + 4);
 		esc_short(f, jstr(s, "name"), 26);
 		fprintf(f, " (c=%lld%s)</text></g>",
 			(long long)json_integer_value(json_object_get(s, "criticality")),
