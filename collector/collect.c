@@ -453,7 +453,21 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		if (c->batch_events)
 			collect_commit(c);
 	}
-	collect_track_progress(c, clock_now_ns());
+	int64_t now = clock_now_ns();
+	collect_track_progress(c, now);
+	double every = c->cfg->blast_radius_interval_s;
+	if (every > 0 && !c->paused) {
+		if (!c->blast_radius_last_ns)
+			c->blast_radius_last_ns = now;
+		else if (now - c->blast_radius_last_ns >= (int64_t)(every * 1e9) &&
+			 c->istats.events > c->blast_radius_events) {
+			/* only when something new came in: the same input gives the same events */
+			c->blast_radius_last_ns = now;
+			importer_emit_blast_radius(c->imp);
+			c->blast_radius_events = c->istats.events;
+			collect_commit(c);
+		}
+	}
 	if (c->checkpoint_dirty)
 		save_checkpoints(c);
 }
@@ -623,6 +637,7 @@ static int start(struct collector *c)
 		}
 		c->iopt.correlator.scope_map = c->scope_map;
 	}
+	c->iopt.blast_radius = cfg->blast_radius_interval_s > 0;
 	c->imp = importer_new(&c->iopt, &c->istats);
 	if (!c->imp)
 		return -1;

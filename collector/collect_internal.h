@@ -101,6 +101,10 @@ struct collector {
 	int64_t last_progress_ns, pending_since_ns, started_ns;
 	bool positions_moved;  /* file lines read since the last snapshot of the positions */
 	bool checkpoint_dirty; /* a snapshot not written yet */
+
+	int64_t blast_radius_last_ns; /* the last identity.blast_radius events */
+	uint64_t blast_radius_events; /* istats.events right after them */
+
 	uint64_t checkpoint_writes, checkpoint_failures;
 
 	struct event *poll_timer, *tick_timer, *more_event;

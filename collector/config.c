@@ -262,6 +262,10 @@ static const struct option correlator_options[] = {
 	{"max_sampling_depth", OPTION_UINT, "2", CF(max_sampling_depth),
 	 "sampling-with-tools requests nested deeper than this on one session are a finding",
 	 .min = 1, .max = 1000},
+	{"blast_radius_interval_s", OPTION_SECONDS, "0", CF(blast_radius_interval_s),
+	 "every this many seconds, one identity.blast_radius event per identity (MBR over the last "
+	 "30 days of what this run read); 0: none",
+	 .min = 0, .max = 86400 * 30},
 	{0},
 };
 

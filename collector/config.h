@@ -86,6 +86,8 @@ struct collect_config {
 	int spool_full_policy; /* enum collect_full_policy */
 	bool spool_fsync;
 	double shutdown_drain_s;
+
+	double blast_radius_interval_s; /* 0: no identity.blast_radius events */
 };
 
 /* Parses and validates text (the contents of the file called source). NULL when anything is

@@ -189,6 +189,7 @@ static void call_free(struct call *call)
 	free(call->task_id);
 	free(call->related_task);
 	free(call->traceparent);
+	free(call->user_agent);
 	json_decref(call->params_summary);
 	json_decref(call->identity);
 	json_decref(call->retry_of);
@@ -759,6 +760,7 @@ static void on_request(struct correlator *c, struct stream *s, const struct obs 
 	call->attempts = 1;
 	call->args_bytes = -1;
 	call->traceparent = m->traceparent.ptr ? span_dup(m->traceparent) : str_dup(o->traceparent);
+	call->user_agent = o->user_agent ? strndup(o->user_agent, 256) : NULL;
 	call->identity = json_incref(c->cur_identity);
 	call->related_task = span_dup(m->related_task_id);
 	if (!call->method || !call->rpc_id) {

@@ -80,6 +80,8 @@ void event_emit(struct correlator *c, json_t *ev)
 	c->redactions += redact_member(c, json_object_get(ev, "task"), "status_message");
 	c->redactions += redact_member(c, json_object_get(ev, "elicitation"), "url");
 	c->redactions += redact_member(c, json_object_get(ev, "http"), "error");
+	c->redactions += redact_member(c, call, "user_agent");
+	c->redactions += redact_member(c, request, "user_agent");
 	json_t *uris = json_object_get(json_object_get(ev, "roots"), "uris");
 	if (c->cfg.redactor && json_is_array(uris))
 		c->redactions += redact_json(c->cfg.redactor, uris);
@@ -237,6 +239,8 @@ void emit_tool_call(struct correlator *c, struct call *call, const char *outcome
 		json_object_set_new(o, "error", error_object(response));
 	if (call->traceparent)
 		json_object_set_new(o, "traceparent", json_string(call->traceparent));
+	if (call->user_agent)
+		json_object_set_new(o, "user_agent", event_string_lossy(call->user_agent));
 	if (call->auth_challenges)
 		json_object_set_new(o, "auth_challenges", json_integer(call->auth_challenges));
 	if (call->last_http_status)
@@ -311,6 +315,8 @@ static json_t *request_object(struct call *call, const char *outcome, int64_t en
 		json_object_set_new(r, "task_id", json_string(call->task_id));
 	if (call->related_task)
 		json_object_set_new(r, "related_task", json_string(call->related_task));
+	if (call->user_agent)
+		json_object_set_new(r, "user_agent", event_string_lossy(call->user_agent));
 	if (response && response->kind == JSON_MSG_ERROR)
 		json_object_set_new(r, "error", error_object(response));
 	return r;
@@ -348,6 +354,28 @@ static json_t *listed_tools(json_t *result)
 		if (json_is_string(ts))
 			json_object_set_new(t, "task_support", json_string(json_string_value(ts)));
 		json_array_append_new(out, t);
+	}
+	return out;
+}
+
+/* Resources a server listed (URIs or URI templates): the resource reach an identity was granted.
+ * Capped: a server may list thousands; the count is in request.items. */
+#define LISTED_RESOURCES_CAP 1000
+
+static json_t *listed_resources(json_t *arr, bool templates)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *r;
+	json_array_foreach(arr, i, r)
+	{
+		json_t *uri = json_object_get(r, templates ? "uriTemplate" : "uri");
+		if (!json_is_string(uri))
+			continue;
+		if (json_array_size(out) == LISTED_RESOURCES_CAP)
+			break;
+		json_array_append_new(out, json_pack("{s:s}", templates ? "uri_template" : "uri",
+						     json_string_value(uri)));
 	}
 	return out;
 }
@@ -425,6 +453,12 @@ void emit_request(struct correlator *c, struct call *call, const char *outcome, 
 					    json_integer((json_int_t)json_array_size(arr)));
 		if (strcmp(m, "tools/list") == 0)
 			json_object_set_new(ev, "tools", listed_tools(result));
+		else if (strcmp(m, "resources/list") == 0 ||
+			 strcmp(m, "resources/templates/list") == 0)
+			json_object_set_new(
+				ev, "resources",
+				listed_resources(json_is_array(arr) ? arr : NULL,
+						 strcmp(m, "resources/templates/list") == 0));
 	}
 	json_decref(root);
 	event_add_session(ev, call->stream);

@@ -64,6 +64,7 @@ struct call {
 	char *task_id; /* tasks/get|result|cancel: params.taskId; tools/call: the created task */
 	char *related_task;
 	char *traceparent;
+	char *user_agent; /* HTTP User-Agent of the request, capped */
 	char args_sha256[65];
 	json_t *arguments;	  /* redacted, capped copy with digest (redact_arguments) */
 	int64_t args_bytes;	  /* -1: no arguments */

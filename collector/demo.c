@@ -171,6 +171,7 @@ int demo_main(int argc, char **argv)
 	opt.nsinks = 1;
 	opt.observer = observe;
 	opt.observer_ctx = &s;
+	opt.blast_radius = true; /* as `mcptrail import` */
 	struct import_stats st;
 	int rc = import_run_buffer(&opt, "demo-capture.jsonl", (const char *)mcptrail_demo_capture,
 				   mcptrail_demo_capture_len, &st);

@@ -29,6 +29,7 @@ struct http_exchange {
 	char *session_header;
 	char *protocol_version;
 	char *traceparent;
+	char *user_agent;
 	char *stream; /* resolved correlator stream */
 	json_t *identity;
 	struct strbuf body; /* the request body, padded for the scanner */
@@ -62,6 +63,7 @@ static void exchange_free(void *p)
 	free(x->session_header);
 	free(x->protocol_version);
 	free(x->traceparent);
+	free(x->user_agent);
 	free(x->stream);
 	json_decref(x->identity);
 	strbuf_free(&x->body);
@@ -304,6 +306,7 @@ static void observe_request(struct importer *imp, struct http_exchange *x, const
 			.principal = x->identity,
 			.protocol_version = x->protocol_version,
 			.traceparent = x->traceparent,
+			.user_agent = x->user_agent,
 			.id_scope = x->stateless ? x->scope : NULL};
 	import_observe_payload(imp, &rec, o);
 }
@@ -325,6 +328,7 @@ static void on_request(struct importer *imp, const struct tap_record *rec, const
 	x->session_header = dup_or_null(header(headers, "mcp-session-id"));
 	x->protocol_version = dup_or_null(header(headers, "mcp-protocol-version"));
 	x->traceparent = dup_or_null(header(headers, "traceparent"));
+	x->user_agent = dup_or_null(header(headers, "user-agent"));
 	x->identity = identity_from_auth(imp, json_object_get(root, "auth"));
 	if (x->identity)
 		attach_client_metadata(imp, x->identity); /* cached per URL for the cache TTL */

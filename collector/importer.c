@@ -92,6 +92,8 @@ static void flush_batch(struct importer *imp)
 static void take_event(void *ctx, json_t *ev)
 {
 	struct importer *imp = ctx;
+	if (imp->br)
+		blast_radius_add(imp->br, ev);
 	if (imp->opt->observer)
 		imp->opt->observer(imp->opt->observer_ctx, ev);
 	imp->stats->events++;
@@ -103,6 +105,17 @@ static void take_event(void *ctx, json_t *ev)
 void import_emit(struct importer *imp, json_t *event_take)
 {
 	take_event(imp, event_take);
+}
+
+static void take_blast_radius(void *ctx, json_t *ev)
+{
+	take_event(ctx, ev);
+}
+
+void importer_emit_blast_radius(struct importer *imp)
+{
+	if (imp->br)
+		blast_radius_events(imp->br, take_blast_radius, imp);
 }
 
 /* ---- bad input ---- */
@@ -748,6 +761,13 @@ static int importer_init(struct importer *imp, const struct import_options *opt,
 	imp->message_scanner = json_scanner_new();
 	imp->sink_failed = calloc(opt->nsinks + 1, sizeof(bool));
 	imp->batch_events = calloc(BATCH_EVENTS, sizeof(*imp->batch_events));
+	if (opt->blast_radius) {
+		br_config_defaults(&imp->br_defaults);
+		imp->br = blast_radius_new(opt->blast_radius_config ? opt->blast_radius_config
+								    : &imp->br_defaults);
+		if (!imp->br)
+			return -1;
+	}
 	if (!imp->correlator || !imp->record_scanner || !imp->message_scanner ||
 	    !imp->sink_failed || !imp->batch_events)
 		return -1;
@@ -760,6 +780,8 @@ static int importer_close(struct importer *imp, bool finish)
 	int rc = 0;
 	if (imp->correlator && finish)
 		correlator_finish(imp->correlator);
+	if (finish)
+		importer_emit_blast_radius(imp);
 	flush_batch(imp);
 	for (size_t i = 0; i < imp->opt->nsinks; i++) {
 		struct sink *sk = imp->opt->sinks[i];
@@ -776,6 +798,8 @@ static int importer_close(struct importer *imp, bool finish)
 	else if (imp->stats->records == 0)
 		rc = 1;
 	correlator_free(imp->correlator);
+	blast_radius_free(imp->br);
+	imp->br = NULL;
 	import_http_free(imp);
 	token_cache_free(imp->tokens);
 	cimd_cache_free(imp->cimd);

@@ -3,6 +3,7 @@
 #ifndef MCPTRAIL_IMPORTER_H
 #define MCPTRAIL_IMPORTER_H
 
+#include "collector/blast_radius.h"
 #include "collector/cimd.h"
 #include "collector/correlator.h"
 #include "collector/util.h"
@@ -42,6 +43,10 @@ struct import_options {
 	struct correlator_config correlator;
 	import_observer_fn observer;
 	void *observer_ctx;
+	/* every event also feeds a blast-radius accumulator; at the end of the input (and at each
+	 * importer_emit_blast_radius) one identity.blast_radius event per identity goes out */
+	bool blast_radius;
+	const struct br_config *blast_radius_config; /* NULL: defaults */
 };
 
 void import_options_defaults(struct import_options *opt);
@@ -109,6 +114,9 @@ void importer_flush(struct importer *imp);
 /* End of all input: what the correlator still holds goes out (no_response, session ends), the
  * sinks are flushed, and the importer is freed. Returns like import_run. */
 int importer_finish(struct importer *imp);
+/* One identity.blast_radius event per identity seen so far (opt->blast_radius), to the observer
+ * and the sinks like any event (the daemon's schedule). */
+void importer_emit_blast_radius(struct importer *imp);
 /* Frees without finishing: what the correlator still holds is dropped, not emitted (a daemon
  * that stops and will rebuild it by reading the input again). NULL is a no-op. */
 void importer_free(struct importer *imp);

@@ -49,6 +49,8 @@ struct importer {
 	struct token_cache *tokens;
 	struct jwt_keyring *keys;
 	struct cimd_cache *cimd; /* client metadata documents, when fetching is on */
+	struct blast_radius *br; /* opt->blast_radius: fed every event */
+	struct br_config br_defaults;
 };
 
 /* Scans the record's payload (msg or b64) and hands the message, or an invalid-frame

@@ -1,4 +1,5 @@
 /* mcptrail: the command-line entry point. Subcommands are listed in CONTRACT.md. */
+#include "collector/blast_radius.h"
 #include "collector/collect.h"
 #include "collector/demo.h"
 #include "collector/importer.h"
@@ -40,7 +41,10 @@ static void usage(FILE *f)
 		"  collect -c CONFIG [--check]                         the daemon (--help-config: "
 		"every key)\n"
 		"\n"
-		"Not in this version yet: blast-radius.\n");
+		"  blast-radius [--format text|json|html] [-o FILE] [--config FILE] [--window "
+		"DAYS]\n"
+		"         EVENTS...                                    per-identity blast radius "
+		"(MBR)\n");
 }
 
 static void import_usage(FILE *f)
@@ -51,7 +55,7 @@ static void import_usage(FILE *f)
 		"         [--mapper CONFIG.json | --regex CONFIG.json]\n"
 		"         [--sink URI]... (ENC: json, ocsf, ecs, cef, leef; applies to the "
 		"sinks after it)\n"
-		"         [--max-line BYTES] [--request-timeout SEC]\n"
+		"         [--max-line BYTES] [--request-timeout SEC] [--no-blast-radius]\n"
 		"         [--fingerprint-key FILE] [--jwks FILE]\n"
 		"         [--redact-rule NAME=PCRE2]... [--arguments-cap BYTES]\n"
 		"         [--scope-map FILE] [--max-sampling-depth N]\n"
@@ -72,7 +76,9 @@ static void import_usage(FILE *f)
 		"  A gateway line and a capture of the same call become one event.\n"
 		"  --scope-map FILE: {\"tool\": [scopes], \"server/tool\": [scopes]} enables the\n"
 		"  scope_not_granted and scopes_unused findings; --max-sampling-depth (2):\n"
-		"  sampling with tools nested deeper is a finding.\n");
+		"  sampling with tools nested deeper is a finding.\n"
+		"  At the end, one identity.blast_radius event per identity (MBR over the last\n"
+		"  30 days of the input; --no-blast-radius: none).\n");
 	fprintf(f, "  LOG formats:\n");
 	for (size_t k = 0; log_parsers[k]; k++)
 		fprintf(f, "    %-14s %s\n", log_parsers[k]->name, log_parsers[k]->description);
@@ -82,6 +88,7 @@ static int import_main(int argc, char **argv)
 {
 	struct import_options opt;
 	import_options_defaults(&opt);
+	opt.blast_radius = true; /* identity.blast_radius events at the end */
 	const char *sink_uris[MAX_SINKS];
 	enum event_encoding sink_encodings[MAX_SINKS];
 	enum event_encoding encoding = ENCODING_JSON;
@@ -156,6 +163,8 @@ static int import_main(int argc, char **argv)
 				goto out;
 			}
 			opt.log_parser = lp;
+		} else if (strcmp(a, "--no-blast-radius") == 0) {
+			opt.blast_radius = false;
 		} else if (strcmp(a, "--fingerprint-key") == 0 && has_value) {
 			opt.fingerprint_key = argv[++i];
 		} else if (strcmp(a, "--cimd-fetch") == 0) {
@@ -335,6 +344,8 @@ int main(int argc, char **argv)
 		return collect_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "verify") == 0)
 		return verify_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "blast-radius") == 0)
+		return blast_radius_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "demo") == 0)
 		return demo_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "timeline") == 0)

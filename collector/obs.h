@@ -108,6 +108,7 @@ struct obs {
 	const char *server_key;
 	const char *protocol_version; /* MCP-Protocol-Version header */
 	const char *traceparent;      /* W3C trace context header */
+	const char *user_agent;	      /* User-Agent header (who typed may be a person) */
 	const char *id_scope; /* set: JSON-RPC ids are unique only within this scope (stateless HTTP
 			       * exchanges), else within the stream */
 	/* provenance, for evidence and error events */

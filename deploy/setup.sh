@@ -18,7 +18,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 BUILD_PACKAGES=(cmake make gcc g++ pkg-config libsimdjson-dev libjansson-dev libssl-dev
 	libpcre2-dev libzstd-dev libevent-dev libcmocka-dev librdkafka-dev)
-TEST_PACKAGES=(clang-format python3 python3-jsonschema zstd rsyslog rsyslog-openssl kcat curl openssl)
+TEST_PACKAGES=(clang-format python3 python3-jsonschema zstd rsyslog rsyslog-openssl kcat curl openssl chromium)
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 BENCH_DELIVERY_PACKAGES=(time python3 rsyslog rsyslog-kafka kcat zstd)
 

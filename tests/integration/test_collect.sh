@@ -73,7 +73,8 @@ stop_collect() {
 	[ "$rc" = 0 ] || fail "collect exited $rc after SIGTERM (expected 0)"
 }
 
-"$MCPTRAIL" import -o ref.jsonl "$CAP" 2>/dev/null
+# (the daemon emits identity.blast_radius only on its schedule, off by default)
+"$MCPTRAIL" import --no-blast-radius -o ref.jsonl "$CAP" 2>/dev/null
 ids ref.jsonl >ref.ids
 NREF=$(wc -l <ref.ids)
 [ "$NREF" -gt 20 ] || fail "reference import made only $NREF events"

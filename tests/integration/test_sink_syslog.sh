@@ -174,7 +174,8 @@ def check(cond, msg):
 
 MSGID = {"mcp.tool_call": "TOOLCALL", "mcp.task": "TASK", "mcp.session": "SESSION",
          "mcp.auth": "AUTH", "finding": "FINDING", "mcp.request": "REQUEST",
-         "mcp.sampling": "SAMPLING", "mcp.elicitation": "ELICITATION", "mcp.roots": "ROOTS"}
+         "mcp.sampling": "SAMPLING", "mcp.elicitation": "ELICITATION", "mcp.roots": "ROOTS",
+         "identity.blast_radius": "BLASTRADIUS"}
 
 def severity(e):
     if e["type"] == "finding":

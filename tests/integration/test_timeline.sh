@@ -146,7 +146,7 @@ fi
 	echo '{"event_id":"x","type":"mcp.tool_call","identity":{"subject":"alice"}}'
 } | tl --identity alice - >stdin.txt 2>stdin.err || fail "stdin with bad lines"
 grep -q '^11 entries' stdin.txt || fail "stdin timeline"
-grep -q '4 of 22 input lines were not events' stdin.err || fail "bad lines not reported: $(cat stdin.err)"
+grep -q '4 of 25 input lines were not events' stdin.err || fail "bad lines not reported: $(cat stdin.err)"
 rc=0
 tl --identity nobody incident.events >none.txt 2>none.err || rc=$?
 [ "$rc" = 0 ] || fail "nothing matched gave exit $rc"
