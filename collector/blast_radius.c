@@ -553,7 +553,10 @@ static void note_identity(struct blast_radius *br, struct br_identity *id, json_
 			}
 		}
 	}
-	if (cls && strcmp(cls, "client_credentials") == 0 && !id->nhi_by_token) {
+	/* the correlator's classification (identity.class) counts as well as the token's class */
+	const char *klass = str_at(identity, "class");
+	bool nhi_class = klass && (strcmp(klass, "service") == 0 || strcmp(klass, "agent") == 0);
+	if (((cls && strcmp(cls, "client_credentials") == 0) || nhi_class) && !id->nhi_by_token) {
 		id->nhi_by_token = true;
 		br_evidence_add(&id->nhi_ev, eid, mev);
 	}

@@ -309,7 +309,7 @@ static json_t *entry_json(const struct reach_entry *e, size_t cap)
 static bool is_nhi(const struct br_config *cfg, const struct br_identity *id, const char **why)
 {
 	if (id->nhi_by_token) {
-		*why = "client_credentials token";
+		*why = "client_credentials token or identity.class service/agent";
 		return true;
 	}
 	const char *sub = id->subject ? id->subject : "";
