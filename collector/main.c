@@ -26,6 +26,9 @@ static void usage(FILE *f)
 		"\n"
 		"  tap [--out FILE] [--identity ID] -- CMD [ARGS...]   stdio tap around an MCP "
 		"server\n"
+		"  tap-http --listen HOST:PORT --upstream URL [--out FILE] [--jwks FILE]\n"
+		"                                                      Streamable HTTP tap "
+		"(reverse proxy)\n"
 		"  import [--format FMT] [--mapper|--regex CONFIG] [-o FILE] [--sink URI]... "
 		"INPUT...\n"
 		"                                                      captures in, normalized "
@@ -357,13 +360,6 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return 0;
-	}
-	static const char *const later[] = {"blast-radius", "timeline"};
-	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		if (strcmp(cmd, later[i]) == 0) {
-			fprintf(stderr, "mcptrail %s: not implemented in this version\n", cmd);
-			return 2;
-		}
 	}
 	fprintf(stderr, "mcptrail: unknown command '%s'\n", cmd);
 	usage(stderr);
