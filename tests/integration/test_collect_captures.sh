@@ -90,9 +90,9 @@ variant renamed >renamed.har
 variant hidden >in/.hidden.har
 variant part >in/x.har.part
 touch -d '1 minute ago' in/*
-"$MCPTRAIL" import -o ref.jsonl "$CAPS"/* 2>/dev/null
-"$MCPTRAIL" import -o late.ref late.har 2>/dev/null
-"$MCPTRAIL" import -o renamed.ref renamed.har 2>/dev/null
+"$MCPTRAIL" import --no-blast-radius -o ref.jsonl "$CAPS"/* 2>/dev/null
+"$MCPTRAIL" import --no-blast-radius -o late.ref late.har 2>/dev/null
+"$MCPTRAIL" import --no-blast-radius -o renamed.ref renamed.har 2>/dev/null
 NREF=$(ids ref.jsonl | wc -l)
 [ "$NREF" -ge 10 ] || fail "reference import: only $NREF events"
 [ -z "$(comm -12 <(ids ref.jsonl) <(ids late.ref))" ] || fail "the HAR variant has the same event ids"
@@ -180,7 +180,7 @@ for i in range(1, 60001):
 json.dump({"log": {"version": "1.2", "creator": {"name": "test", "version": "1"}, "entries": entries}},
           open(sys.argv[1], "w"))
 PY
-"$MCPTRAIL" import -o big.ref big.har 2>/dev/null
+"$MCPTRAIL" import --no-blast-radius -o big.ref big.har 2>/dev/null
 NBIG=$(ids big.ref | wc -l)
 [ "$NBIG" -ge 60000 ] || fail "big.har: only $NBIG events"
 # a syslog receiver that reads slowly while slow.flag exists: the spool (1 MiB) fills, the
