@@ -872,6 +872,10 @@ int import_run(const struct import_options *opt_in, char *const *inputs, size_t 
 	 * unexplained gateway lines until the end; logs alone go out as they come */
 	struct import_options local = *opt_in;
 	local.correlator.hold_gateway_until_finish = nlogs > 0 && nlogs < ninputs;
+	/* logs alone (no capture to explain a line): lines go out as they come */
+	const struct log_parser *named = auto_fmt ? NULL : log_parser_find(opt_in->format);
+	if ((ninputs > 0 && nlogs == ninputs) || named)
+		local.correlator.max_hold_ns = 0;
 	const struct import_options *opt = &local;
 	if (importer_init(&imp, opt, stats) != 0) {
 		free(order);
