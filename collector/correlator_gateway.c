@@ -835,7 +835,16 @@ void grant_observe(struct correlator *c, const struct obs *o)
 		json_object_set(ref, "grant_type", json_object_get(gr, "grant_type"));
 		json_object_set(ref, "format", json_object_get(gr, "format"));
 		json_object_set_new(ref, "issued_at", event_time(o->time_ns));
-		json_t *summary = json_pack("{s:O, s:o}", "identity", identity, "grant", ref);
+		/* only what a call's identity may lack: many grants are kept */
+		json_t *who = json_object();
+		static const char *const keep[] = {"subject", "issuer", "client_id", "scopes",
+						   "actors"};
+		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+			json_t *v = json_object_get(identity, keep[i]);
+			if (v && !json_is_null(v))
+				json_object_set(who, keep[i], v);
+		}
+		json_t *summary = json_pack("{s:o, s:o}", "identity", who, "grant", ref);
 		remember_grant(c, g->token_id, summary);
 	}
 	deliver(c, ev);
