@@ -276,11 +276,7 @@ static enum log_parse_result agw_parse(void *state, const struct log_line *line,
 	bool has_exp = log_get_int(o, "jwt.exp", &exp);
 	log_identity_set_token_id(identity, log_get_str(o, "jwt.jti"), has_exp, exp);
 
-	struct obs ob;
-	log_obs_init(&ob, OBS_GATEWAY, line, t);
-	ob.gateway = &gw;
-	ob.principal = identity;
-	emit(ctx, &ob);
+	log_emit_gateway(line, t, &gw, identity, emit, ctx);
 	rc = LOG_PARSE_OK;
 out:
 	json_decref(identity);

@@ -536,3 +536,23 @@ void log_obs_init(struct obs *o, enum obs_kind kind, const struct log_line *line
 	o->source_name = line->source_name;
 	o->source_line = line->line_no;
 }
+
+void log_emit_gateway(const struct log_line *line, int64_t time_ns, const struct obs_gateway *gw,
+		      json_t *identity, log_emit_fn emit, void *ctx)
+{
+	struct obs o;
+	log_obs_init(&o, OBS_GATEWAY, line, time_ns);
+	o.gateway = gw;
+	o.principal = identity;
+	emit(ctx, &o);
+}
+
+void log_emit_grant(const struct log_line *line, int64_t time_ns, const struct obs_grant *grant,
+		    json_t *identity, log_emit_fn emit, void *ctx)
+{
+	struct obs o;
+	log_obs_init(&o, OBS_GRANT, line, time_ns);
+	o.grant = grant;
+	o.principal = identity;
+	emit(ctx, &o);
+}

@@ -77,6 +77,11 @@ struct log_strings {
 const char *log_strings_add(struct log_strings *st, const char *s, size_t len);
 void log_strings_free(struct log_strings *st);
 
+/* Emits one gateway (or grant) observation of line at time_ns, with identity as its principal. */
+void log_emit_gateway(const struct log_line *line, int64_t time_ns, const struct obs_gateway *gw,
+		      json_t *identity, log_emit_fn emit, void *ctx);
+void log_emit_grant(const struct log_line *line, int64_t time_ns, const struct obs_grant *grant,
+		    json_t *identity, log_emit_fn emit, void *ctx);
 /* An observation template for a line: kind, time, provenance (source_name, source_line). */
 void log_obs_init(struct obs *o, enum obs_kind kind, const struct log_line *line, int64_t time_ns);
 

@@ -157,11 +157,7 @@ static void emit_call(const struct log_line *line, int64_t t, struct obs_gateway
 	gw->format = "contextforge";
 	gw->method = "tools/call";
 	gw->resource_type = "tool";
-	struct obs ob;
-	log_obs_init(&ob, OBS_GATEWAY, line, t);
-	ob.gateway = gw;
-	ob.principal = identity;
-	emit(ctx, &ob);
+	log_emit_gateway(line, t, gw, identity, emit, ctx);
 }
 
 /* An audit_trails row. */
@@ -300,11 +296,7 @@ static enum log_parse_result token_exchange(json_t *o, json_t *ev, const struct 
 		g.expires_ns = t + exp_s * 1000000000LL;
 	}
 	json_t *identity = identity_of(user, NULL);
-	struct obs ob;
-	log_obs_init(&ob, OBS_GRANT, line, t);
-	ob.grant = &g;
-	ob.principal = identity;
-	emit(ctx, &ob);
+	log_emit_grant(line, t, &g, identity, emit, ctx);
 	json_decref(identity);
 	return LOG_PARSE_OK;
 }

@@ -158,11 +158,7 @@ static enum log_parse_result parse_text(const struct log_line *line, log_emit_fn
 	gw.outcome = "ok";
 	gw.event_kind = "log_calls";
 	json_t *identity = log_identity_new(NULL, NULL, NULL, "anonymous");
-	struct obs ob;
-	log_obs_init(&ob, OBS_GATEWAY, line, t);
-	ob.gateway = &gw;
-	ob.principal = identity;
-	emit(ctx, &ob);
+	log_emit_gateway(line, t, &gw, identity, emit, ctx);
 	json_decref(identity);
 	return LOG_PARSE_OK;
 }
@@ -240,11 +236,7 @@ static enum log_parse_result parse_audit(const struct log_line *line, log_emit_f
 	if (!sub)
 		sub = log_get_str(o, "actor_name");
 	identity = log_identity_new(sub, NULL, NULL, sub ? "gateway_policy" : "anonymous");
-	struct obs ob;
-	log_obs_init(&ob, OBS_GATEWAY, line, t);
-	ob.gateway = &gw;
-	ob.principal = identity;
-	emit(ctx, &ob);
+	log_emit_gateway(line, t, &gw, identity, emit, ctx);
 	rc = LOG_PARSE_OK;
 out:
 	json_decref(identity);

@@ -262,11 +262,7 @@ static enum log_parse_result envoy_parse(void *state, const struct log_line *lin
 	}
 	identity =
 		log_identity_new(sub, field(&sp, K_ISS, NULL), field(&sp, K_CLIENT, NULL), source);
-	struct obs ob;
-	log_obs_init(&ob, OBS_GATEWAY, line, t);
-	ob.gateway = &gw;
-	ob.principal = identity;
-	emit(ctx, &ob);
+	log_emit_gateway(line, t, &gw, identity, emit, ctx);
 	rc = LOG_PARSE_OK;
 out:
 	json_decref(identity);

@@ -218,11 +218,7 @@ static enum log_parse_result keycloak_parse(void *state, const struct log_line *
 	log_identity_add_scopes(identity, detail(o, "scope"));
 	log_identity_set_token_id(identity, g.token_id, false, 0);
 
-	struct obs ob;
-	log_obs_init(&ob, OBS_GRANT, line, t);
-	ob.grant = &g;
-	ob.principal = identity;
-	emit(ctx, &ob);
+	log_emit_grant(line, t, &g, identity, emit, ctx);
 	rc = LOG_PARSE_OK;
 out:
 	json_decref(identity);

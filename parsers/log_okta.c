@@ -157,11 +157,7 @@ static enum log_parse_result okta_parse(void *state, const struct log_line *line
 	log_identity_set_token_id(identity, g.token_id, g.has_expires,
 				  g.has_expires ? g.expires_ns / 1000000000 : 0);
 
-	struct obs ob;
-	log_obs_init(&ob, OBS_GRANT, line, t);
-	ob.grant = &g;
-	ob.principal = identity;
-	emit(ctx, &ob);
+	log_emit_grant(line, t, &g, identity, emit, ctx);
 	rc = LOG_PARSE_OK;
 out:
 	json_decref(identity);

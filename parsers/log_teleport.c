@@ -128,11 +128,7 @@ static enum log_parse_result tp_parse(void *state, const struct log_line *line, 
 	const char *user = log_get_str(o, "user");
 	identity = log_identity_new(user, NULL, NULL, user ? "gateway_log" : "anonymous");
 
-	struct obs ob;
-	log_obs_init(&ob, OBS_GATEWAY, line, t);
-	ob.gateway = &gw;
-	ob.principal = identity;
-	emit(ctx, &ob);
+	log_emit_gateway(line, t, &gw, identity, emit, ctx);
 	rc = LOG_PARSE_OK;
 out:
 	if (rc == LOG_PARSE_SKIP && (!event || strncmp(event, "mcp.", 4) != 0)) {

@@ -172,11 +172,7 @@ static enum log_parse_result th_parse(void *state, const struct log_line *line, 
 			log_identity_add_actor(identity, sub);
 	}
 
-	struct obs ob;
-	log_obs_init(&ob, OBS_GATEWAY, line, t);
-	ob.gateway = &gw;
-	ob.principal = identity;
-	emit(ctx, &ob);
+	log_emit_gateway(line, t, &gw, identity, emit, ctx);
 	rc = LOG_PARSE_OK;
 out:
 	json_decref(identity);
