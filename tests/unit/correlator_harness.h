@@ -110,6 +110,35 @@ static inline void h_invalid(struct harness *h, const char *stream, enum obs_dir
 	correlator_observe(h->c, &o);
 }
 
+/* An HTTP stream whose messages each carry their own identity (who, borrowed). */
+static inline void h_start_as(struct harness *h, const char *stream, json_t *who, int64_t t)
+{
+	struct obs o = obs_of(h, OBS_STREAM_START, stream, C2S, t);
+	o.transport = "http";
+	o.principal = who;
+	correlator_observe(h->c, &o);
+}
+
+/* A message sent by who (borrowed). */
+static inline void h_msg_as(struct harness *h, const char *stream, enum obs_dir dir, int64_t t,
+			    json_t *who, const char *text)
+{
+	size_t len = strlen(text);
+	char *buf = calloc(1, len + JSON_SCAN_PADDING);
+	memcpy(buf, text, len);
+	struct json_scan scan;
+	if (json_scanner_scan(h->scanner, buf, len, len + JSON_SCAN_PADDING, &scan) ==
+	    JSON_MSG_INVALID)
+		fail_msg("test input is not a valid message (%s): %s", scan.invalid_reason, text);
+	struct obs o = obs_of(h, OBS_MESSAGE, stream, dir, t);
+	o.msg = &scan;
+	o.raw = buf;
+	o.raw_len = len;
+	o.principal = who;
+	correlator_observe(h->c, &o);
+	free(buf);
+}
+
 /* ev at a dotted path ("call.outcome"). */
 static json_t *at(json_t *ev, const char *path)
 {

@@ -16,28 +16,12 @@ static json_t *bearer(const char *sub, const char *jti)
 
 static void start(struct harness *h, json_t *who, int64_t t)
 {
-	struct obs o = obs_of(h, OBS_STREAM_START, STREAM, C2S, t);
-	o.transport = "http";
-	o.principal = who;
-	correlator_observe(h->c, &o);
+	h_start_as(h, STREAM, who, t);
 }
 
 static void msg(struct harness *h, enum obs_dir dir, int64_t t, json_t *who, const char *text)
 {
-	size_t len = strlen(text);
-	char *buf = calloc(1, len + JSON_SCAN_PADDING);
-	memcpy(buf, text, len);
-	struct json_scan scan;
-	assert_int_not_equal(
-		json_scanner_scan(h->scanner, buf, len, len + JSON_SCAN_PADDING, &scan),
-		JSON_MSG_INVALID);
-	struct obs o = obs_of(h, OBS_MESSAGE, STREAM, dir, t);
-	o.msg = &scan;
-	o.raw = buf;
-	o.raw_len = len;
-	o.principal = who;
-	correlator_observe(h->c, &o);
-	free(buf);
+	h_msg_as(h, STREAM, dir, t, who, text);
 }
 
 static void tap_call(struct harness *h, json_t *who, int64_t t, const char *id, const char *tool,
