@@ -22,6 +22,8 @@ struct summary {
 	json_t *requests;	  /* method → count */
 	json_t *server_initiated; /* type → count */
 	json_t *other;		  /* type → count */
+	json_t *blast;		  /* identity.blast_radius readouts, in rank order */
+	json_t *findings;	  /* finding kind → count */
 };
 
 static const char *path_str(json_t *ev, const char *a, const char *b)
@@ -67,6 +69,13 @@ static void observe(void *ctx, json_t *ev)
 	} else if (strcmp(type, "mcp.sampling") == 0 || strcmp(type, "mcp.elicitation") == 0 ||
 		   strcmp(type, "mcp.roots") == 0) {
 		bump(s->server_initiated, type);
+	} else if (strcmp(type, "identity.blast_radius") == 0) {
+		json_t *readout = json_object_get(json_object_get(ev, "blast_radius"), "readout");
+		if (json_is_string(readout))
+			json_array_append(s->blast, readout);
+	} else if (strcmp(type, "finding") == 0) {
+		const char *kind = path_str(ev, "finding", "kind");
+		bump(s->findings, kind ? kind : "?");
 	} else {
 		bump(s->other, type);
 	}
@@ -128,7 +137,14 @@ static void print_summary(const struct summary *s, const char *out, const struct
 		printf(" %s=%lld", k, (long long)json_integer_value(n));
 	printf("\nOther events:");
 	json_object_foreach(s->other, k, n) printf(" %s=%lld", k, (long long)json_integer_value(n));
-	printf("\n");
+	printf("\nFindings:");
+	if (json_object_size(s->findings) == 0)
+		printf(" none");
+	json_object_foreach(s->findings, k, n)
+		printf(" %s=%lld", k, (long long)json_integer_value(n));
+	printf("\n\nBlast radius (mcptrail blast-radius %s for the full report):\n", out);
+	json_t *line;
+	json_array_foreach(s->blast, i, line) printf("  %s\n", json_string_value(line));
 }
 
 int demo_main(int argc, char **argv)
@@ -156,8 +172,8 @@ int demo_main(int argc, char **argv)
 		fprintf(stderr, "mcptrail demo: %s\n", err);
 		return 2;
 	}
-	struct summary s = {json_array(),  json_object(), json_array(),
-			    json_object(), json_object(), json_object()};
+	struct summary s = {json_array(),  json_object(), json_array(), json_object(),
+			    json_object(), json_object(), json_array(), json_object()};
 	struct import_options opt;
 	import_options_defaults(&opt);
 	struct redactor *redactor = redactor_new(NULL, 0, err, sizeof(err));
@@ -188,5 +204,7 @@ int demo_main(int argc, char **argv)
 	json_decref(s.requests);
 	json_decref(s.server_initiated);
 	json_decref(s.other);
+	json_decref(s.blast);
+	json_decref(s.findings);
 	return rc;
 }
